@@ -1,0 +1,5 @@
+import sys
+
+from bleboard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,198 @@
+"""Run callbacks the way MicroPython runs irq handlers and scheduled functions.
+
+On a board, BLE events and `micropython.schedule` callbacks run on the main
+thread, one at a time, in order, between bytecodes and while the program
+sleeps or waits.  On CPython we get the same with a signal: a producer thread
+queues the callback and sends SIGUSR1 to the main thread; Python runs signal
+handlers on the main thread between bytecodes, and interrupts sleeps, lock
+waits and blocking reads (PEP 475 retries them afterwards, so the program does
+not notice).
+
+While the main thread is inside a `bluetooth` call (see `hold()`), delivery is
+deferred to the end of the call: a BLE method is atomic on a board, and the
+port's locks must not be re-entered from a handler.
+
+Where the main thread cannot take callbacks (the scheduler was created off the
+main thread, or the program owns SIGUSR1), a dispatcher thread runs them,
+still one at a time and in order.
+"""
+
+import collections
+import os
+import signal
+import sys
+import threading
+import traceback
+
+WAKE_SIGNAL = signal.SIGUSR1
+
+
+class Scheduler:
+    """A FIFO of callbacks run one at a time on one thread (main or dispatcher)."""
+
+    def __init__(self, mode=None):
+        self._queue = collections.deque()
+        self._lock = threading.Lock()
+        self._running = False  # a callback is being run (no re-entry)
+        self._held = 0  # main thread is inside a bluetooth call
+        self._signalled = False
+        self._closed = False
+        mode = mode or os.environ.get("BLEBOARD_IRQ", "") or "auto"
+        if mode == "auto":
+            mode = "main" if self._can_use_main_thread() else "thread"
+        if mode not in ("main", "thread"):
+            raise ValueError("BLEBOARD_IRQ must be 'main' or 'thread'")
+        self.mode = mode
+        self._wakeup = threading.Condition(self._lock)
+        if mode == "main":
+            self._main_ident = threading.main_thread().ident
+            self._previous = signal.signal(WAKE_SIGNAL, self._on_signal)
+            self._thread = None
+        else:
+            self._main_ident = None
+            self._thread = threading.Thread(target=self._thread_loop, name="bleboard-irq", daemon=True)
+            self._thread.start()
+
+    @staticmethod
+    def _can_use_main_thread():
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        try:
+            return signal.getsignal(WAKE_SIGNAL) in (signal.SIG_DFL, None)
+        except ValueError:
+            return False
+
+    # ---- producer side (any thread) ------------------------------------
+
+    def call(self, fn, *args):
+        """Queue `fn(*args)`; it runs soon, after everything queued before it."""
+        with self._lock:
+            if self._closed:
+                return
+            self._queue.append((fn, args))
+            if self.mode == "thread":
+                self._wakeup.notify()
+                return
+            if self._signalled:
+                return
+            self._signalled = True
+        if threading.get_ident() == self._main_ident:
+            # Queued from the main thread itself: run at the next safe point.
+            if not self._held and not self._running:
+                self.drain()
+            return
+        try:
+            signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+        except (ProcessLookupError, OSError):
+            pass  # the interpreter is shutting down
+
+    # ---- consumer side -------------------------------------------------
+
+    def _on_signal(self, signum, frame):
+        self.drain()
+
+    def drain(self):
+        """Run queued callbacks unless we are inside a handler or a held call."""
+        if self._running or self._held:
+            return
+        self._running = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._signalled = False
+                        return
+                    fn, args = self._queue.popleft()
+                self._run_one(fn, args)
+        finally:
+            self._running = False
+
+    def _run_one(self, fn, args):
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - a handler error must not kill the stack
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)) and self.mode == "main":
+                raise
+            print("Unhandled exception in scheduled callback", file=sys.stdout)
+            traceback.print_exception(exc, file=sys.stdout)
+
+    def _thread_loop(self):
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._wakeup.wait()
+                if self._closed and not self._queue:
+                    return
+                fn, args = self._queue.popleft()
+            self._running = True
+            try:
+                self._run_one(fn, args)
+            finally:
+                self._running = False
+
+    # ---- critical sections on the main thread --------------------------
+
+    def hold(self):
+        """Context manager: defer delivery while the caller is inside a bluetooth call."""
+        return _Hold(self)
+
+    def on_consumer_thread(self):
+        if self.mode == "main":
+            return threading.get_ident() == self._main_ident
+        return threading.current_thread() is self._thread
+
+    def in_callback(self):
+        """True while a callback is running on the current (consumer) thread."""
+        return self._running and self.on_consumer_thread()
+
+    def pending(self):
+        with self._lock:
+            return len(self._queue)
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+            self._queue.clear()
+            self._wakeup.notify_all()
+        if self.mode == "main":
+            try:
+                if signal.getsignal(WAKE_SIGNAL) == self._on_signal:
+                    signal.signal(WAKE_SIGNAL, self._previous or signal.SIG_DFL)
+            except ValueError:
+                pass
+
+
+class _Hold:
+    __slots__ = ("_s", "_active")
+
+    def __init__(self, sched):
+        self._s = sched
+        self._active = False
+
+    def __enter__(self):
+        s = self._s
+        if s.mode == "main" and threading.get_ident() == s._main_ident:
+            s._held += 1
+            self._active = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._active:
+            s = self._s
+            s._held -= 1
+            if not s._held and not s._running and s._queue:
+                s.drain()
+        return False
+
+
+_default = None
+_default_lock = threading.Lock()
+
+
+def default():
+    """The process-wide scheduler shared by `bluetooth` and `micropython.schedule`."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Scheduler()
+        return _default
