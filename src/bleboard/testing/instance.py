@@ -1,0 +1,237 @@
+"""Multitest participants: one small class per kind of interpreter (spec/bluetooth.md §7.2).
+
+The runner only needs five things from a participant: start it with a script,
+a file descriptor to wait on, complete output lines, a way to send it a line,
+and a way to make sure it is gone. Child processes run in their own session so
+that ending one also ends anything it started, and so that Ctrl-C reaches only
+the runner, which then ends them itself.
+A real board (raw REPL over a serial port) fits the same shape: its serial fd is
+selectable; it is not implemented yet.
+"""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+# Lines the runner drops everywhere: chatter from USB HCI transports and radio firmware.
+NOISE = (
+    "libusb: error ",
+    "hci_transport_h2_libusb.c",
+    "USB Path: ",
+    "hci_number_completed_packet",
+    "lld_pdu_get_tx_flush_nb HCI packet count mismatch (",
+    " ets_task(",
+)
+
+KINDS = ("virtual", "cpython", "exec:CMD")
+
+
+class InstanceError(Exception):
+    """An instance spec that cannot be used, or a participant that cannot be started."""
+
+
+def decode_line(raw):
+    """Decode one output line as the runner sees it: ASCII, escapes for other bytes, no trailing space."""
+    return raw.decode("ascii", "backslashreplace").rstrip()
+
+
+class Instance:
+    """A participant that runs a script and talks in lines."""
+
+    name = "instance"
+
+    def __init__(self):
+        self._buffer = bytearray()
+        self._lines = []  # complete decoded lines not yet taken
+        self.finished = False  # end of output seen
+
+    # -- to be provided by a kind -------------------------------------------------------
+    def start(self, script, cwd):
+        raise NotImplementedError
+
+    def fileno(self):
+        raise NotImplementedError
+
+    def _read_chunk(self):
+        """Return the bytes available now (called when fileno() is readable); b'' at end."""
+        raise NotImplementedError
+
+    def write(self, text):
+        raise NotImplementedError
+
+    def kill(self):
+        raise NotImplementedError
+
+    # -- line handling shared by every kind -------------------------------------------------
+    def pump(self):
+        """Take what is readable now into the line buffer; call only when fileno() is readable."""
+        chunk = self._read_chunk()
+        if not chunk:
+            if self._buffer:
+                self._lines.append(decode_line(bytes(self._buffer)))
+                self._buffer.clear()
+            self.finished = True
+            return
+        self._buffer += chunk
+        while True:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                break
+            self._lines.append(decode_line(bytes(self._buffer[:end])))
+            del self._buffer[: end + 1]
+
+    def pop_line(self):
+        """Return the oldest complete line, or None if there is none yet."""
+        if self._lines:
+            return self._lines.pop(0)
+        return None
+
+    def has_lines(self):
+        return bool(self._lines)
+
+    def readline(self, timeout):
+        """Return the next line, None at end of output; raise TimeoutError after `timeout` s of silence."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.pop_line()
+            if line is not None:
+                return line
+            if self.finished:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            readable, _, _ = select.select([self.fileno()], [], [], remaining)
+            if readable:
+                self.pump()
+
+
+class ProcessInstance(Instance):
+    """A child interpreter started as `argv + ['-c', script]` with piped stdin/stdout."""
+
+    def __init__(self, argv, env=None, name=None):
+        super().__init__()
+        self.argv = list(argv)
+        self.env = env  # complete environment, or None to inherit
+        self.name = name or os.path.basename(self.argv[0])
+        self.proc = None
+
+    def start(self, script, cwd):
+        try:
+            self.proc = subprocess.Popen(
+                self.argv + ["-c", script],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=self.env,
+                bufsize=0,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise InstanceError("cannot start %s: %s" % (" ".join(self.argv), exc)) from None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def fileno(self):
+        return self.proc.stdout.fileno()
+
+    def _read_chunk(self):
+        return os.read(self.proc.stdout.fileno(), 65536)
+
+    def write(self, text):
+        """Send text to the instance's stdin; an instance that has stopped reading is left alone."""
+        if self.proc is None or self.proc.stdin.closed:
+            return
+        try:
+            self.proc.stdin.write(text.encode("ascii", "backslashreplace"))
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def kill(self):
+        """End the instance and everything in its session, then reap it.
+
+        SIGKILL goes to the process group while the leader is still unreaped, so the
+        group id cannot have been reused by an unrelated process.
+        """
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+class InstanceSpec:
+    """A parsed `-i` argument: which interpreter, and which environment.
+
+    `virtual`  a virtual board (`bleboard run`, which behaves like `python -c`)
+    `cpython`  this Python interpreter
+    `exec:CMD` CMD as one argv element (use a wrapper script for options)
+    Any of them may end in `,VAR=VAL,...`: the child's environment is then exactly
+    those variables (a virtual board also gets BLEBOARD_AIR, or it has no radio).
+    """
+
+    def __init__(self, text):
+        self.text = text
+        head, _, tail = text.partition(",")
+        self.env = None
+        if tail:
+            self.env = {}
+            for item in tail.split(","):
+                var, eq, val = item.partition("=")
+                if not eq or not var:
+                    raise InstanceError("instance %r: environment item %r is not VAR=VAL" % (text, item))
+                self.env[var] = val
+        if head == "virtual":
+            self.kind = "virtual"
+            self.argv = [sys.executable, "-m", "bleboard", "run"]
+            self.name = "virtual"
+        elif head == "cpython":
+            self.kind = "cpython"
+            self.argv = [sys.executable]
+            self.name = os.path.basename(sys.executable)
+        elif head.startswith("exec:") and len(head) > 5:
+            self.kind = "exec"
+            self.argv = [head[5:]]
+            self.name = os.path.basename(head[5:])
+        elif head.startswith("port:") or head in ("a0", "u0", "c0") or head.startswith("/dev/"):
+            raise InstanceError("instance %r: real boards are not supported yet (kinds: %s)" % (text, ", ".join(KINDS)))
+        else:
+            raise InstanceError("instance %r: unknown kind (kinds: %s)" % (text, ", ".join(KINDS)))
+
+    @property
+    def needs_radio(self):
+        return self.kind == "virtual"
+
+    def make(self, radio_addr=None):
+        """Return a new, unstarted Instance; `radio_addr` is the private radio, if any."""
+        if self.env is not None:
+            env = dict(self.env)
+            if self.kind == "virtual" and radio_addr:
+                env["BLEBOARD_AIR"] = radio_addr
+        else:
+            env = dict(os.environ)
+            # Boards print unbuffered; the silence timeout counts lines received.
+            env["PYTHONUNBUFFERED"] = "1"
+            if radio_addr:
+                env["BLEBOARD_AIR"] = radio_addr
+        return ProcessInstance(self.argv, env, self.name)
+
+    def __repr__(self):
+        return "InstanceSpec(%r)" % self.text

@@ -1,0 +1,88 @@
+"""`bleboard test`: run multitest files (FILE.py with FILE.py.exp) on virtual boards or interpreters.
+
+The command line follows MicroPython's multitest runner, with `-i` naming
+instance kinds (`-t` is accepted too) and options for the private radio.
+"""
+
+import os
+import signal
+import sys
+
+from bleboard.testing.instance import KINDS, InstanceError, InstanceSpec
+from bleboard.testing.multitest import TIMEOUT, Runner, run_tests, summary, write_results
+from bleboard.testing.radio import LATENCIES, RadioError
+
+HELP = "Run multitests (FILE.py + FILE.py.exp) on virtual boards or other interpreters."
+
+
+def configure(parser):
+    parser.add_argument(
+        "-i",
+        "--instance",
+        "-t",
+        "--test-instance",
+        dest="instance",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="kind of instance 0, 1, ... in order (repeat): %s, each optionally followed by ,VAR=VAL,... "
+        "(the child's whole environment); missing ones are 'virtual'" % ", ".join(KINDS),
+    )
+    parser.add_argument(
+        "-p", "--permutations", type=int, default=1, metavar="N", help="run on up to N orderings of the instances"
+    )
+    parser.add_argument("-s", "--show-output", action="store_true", help="print each test's output")
+    parser.add_argument("-c", "--trace-output", action="store_true", help="print every line live, with a timestamp")
+    parser.add_argument("-r", "--result-dir", metavar="DIR", help="write DIR/_results.json (not written otherwise)")
+    parser.add_argument("--radio", metavar="ADDR", help="use this radio (BLEBOARD_AIR form) instead of a private one")
+    parser.add_argument(
+        "--latency", choices=LATENCIES, default="board", help="link timing of the private radio (default: board)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        metavar="S",
+        help="seconds an instance may stay silent before TIMEOUT (default: %g)" % TIMEOUT,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="multitest files")
+
+
+def _terminate(signum, frame):
+    # Turn SIGTERM into an exception so the runner's cleanup ends every instance.
+    raise SystemExit(128 + signum)
+
+
+def main(args):
+    try:
+        specs = [InstanceSpec(text) for text in args.instance]
+    except InstanceError as exc:
+        print("bleboard test: %s" % exc, file=sys.stderr)
+        return 2
+    for path in args.files:
+        if not os.path.isfile(path):
+            print("bleboard test: %s: no such file" % path, file=sys.stderr)
+            return 2
+    if args.permutations < 1:
+        print("bleboard test: --permutations must be at least 1, got %d" % args.permutations, file=sys.stderr)
+        return 2
+    if args.timeout <= 0:
+        print("bleboard test: --timeout must be positive, got %g" % args.timeout, file=sys.stderr)
+        return 2
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    runner = Runner(args.radio, args.latency, args.timeout, show_output=args.show_output, trace=args.trace_output)
+    try:
+        results = run_tests(runner, args.files, specs, args.permutations)
+    except (InstanceError, RadioError, ValueError) as exc:
+        print("bleboard test: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bleboard test: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        runner.close()
+        signal.signal(signal.SIGTERM, previous)
+    sys.stdout.write(summary(results))
+    if args.result_dir:
+        write_results(args.result_dir, vars(args), results)
+    return 1 if any(r.verdict == "fail" for r in results) else 0
