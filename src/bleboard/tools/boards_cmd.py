@@ -1,0 +1,31 @@
+"""`bleboard boards [QUERY]`: list, search or describe the board database."""
+
+import sys
+
+from bleboard.tools import boards
+
+HELP = "List or search the supported boards (chip, BLE stack, firmware, flash method)."
+
+
+def configure(parser):
+    parser.add_argument("query", nargs="*", help="board id, or words to search for (e.g. 'nrf52840 uf2')")
+
+
+def main(args):
+    query = " ".join(args.query)
+    if query:
+        try:
+            print(boards.describe(boards.get(query)))
+            return 0
+        except boards.UnknownBoard as e:
+            hits = boards.search(query)
+            if not hits:
+                print(f"bleboard boards: {e}", file=sys.stderr)
+                return 1
+    else:
+        hits = boards.load()
+    width = max(len(b["id"]) for b in hits)
+    for b in hits:
+        print(f"{b['id']:<{width}}  {b['chip']:<10} {b['ble']:<17} {','.join(b['flash']):<22} {b['name']}")
+    print(f"{len(hits)} board(s)", file=sys.stderr)
+    return 0
