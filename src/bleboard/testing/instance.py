@@ -170,11 +170,53 @@ class ProcessInstance(Instance):
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+            _wait_group_gone(self.proc.pid)
         for pipe in (self.proc.stdin, self.proc.stdout):
             try:
                 pipe.close()
             except OSError:
                 pass
+
+
+def _group_running(pgid):
+    """True while a live (not zombie) process is in group pgid.
+
+    Orphaned members are reaped by init whenever it gets round to it, so their
+    zombies must not count; /proc says which are zombies. Elsewhere, ask kill().
+    """
+    if not os.path.isdir("/proc/self"):
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields: state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _wait_group_gone(pgid, timeout=2.0):
+    """Give the other members of a killed process group a moment to die.
+
+    SIGKILL is delivered asynchronously; without this a grandchild may still be
+    running when the runner reports the test finished.
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return  # the usual case: the instance left nothing behind
+    while _group_running(pgid) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 class InstanceSpec:

@@ -1,0 +1,37 @@
+"""Tests of the multitest runner. data/ holds fixture multitests, some failing on
+purpose, so it must not be collected as real multitests by the bleboard plugin."""
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+collect_ignore = ["data"]
+pytest_plugins = ["pytester"]
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+def alive(pid):
+    """True if pid is a running (not zombie) process."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture
+def data():
+    return DATA
+
+
+@pytest.fixture
+def wrapper(tmp_path):
+    """An exec: command that runs Python as a grandchild (the shell stays the instance)."""
+    path = tmp_path / "py-wrapper.sh"
+    path.write_text('#!/bin/sh\n"%s" "$@"\n' % sys.executable)
+    path.chmod(0o755)
+    return str(path)

@@ -1,0 +1,6 @@
+def instance0():
+    pass
+
+
+def instance1():
+    pass
