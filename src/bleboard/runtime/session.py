@@ -1,0 +1,147 @@
+"""The life of one virtual board process: how it ends and how it resets.
+
+A board program ends the way MicroPython's unix port ends: when the main
+program is done the process exits, whatever other threads are doing (the unix
+port cancels them).  So `finish()` never waits for threads: it stops irq
+delivery, gives the radio a clean shutdown (`bluetooth._shutdown()`, bounded by
+a watchdog), runs `atexit` handlers, flushes, and calls `os._exit`.
+
+`machine.reset()` and friends restart the board: the process re-executes the
+same `bleboard run` command line with BLEBOARD_RESET_CAUSE set, so the program
+starts again from the top with a fresh interpreter (and a fresh radio), as
+after a reset on a board.  With BLEBOARD_RESET=exit, or outside `bleboard run`,
+the process exits instead with status RESET_EXIT_BASE + cause, so a runner can
+handle the reboot itself.
+"""
+
+import atexit
+import logging
+import os
+import signal
+import sys
+import threading
+
+log = logging.getLogger("bleboard.runtime")
+
+# machine.reset_cause() values (those of the esp32 port)
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+RESET_EXIT_BASE = 80  # exit status when a reset cannot re-execute: 80 + cause
+SHUTDOWN_GRACE = 3.0  # seconds the radio shutdown and atexit handlers may take
+SIGTERM_GRACE = 2.0  # seconds a program may take to unwind after SIGTERM
+
+_reexec_args = None  # `bleboard run` arguments that start this program again
+_reset_cause = PWRON_RESET
+
+
+def configure(reexec_args, reset_cause=PWRON_RESET):
+    """Called by `bleboard run`: how to restart this program, and why it started."""
+    global _reexec_args, _reset_cause
+    _reexec_args = list(reexec_args) if reexec_args is not None else None
+    _reset_cause = reset_cause
+
+
+def reset_cause():
+    return _reset_cause
+
+
+def flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # the reader went away or the stream is closed
+
+
+def stop_irq_delivery():
+    """Drop pending callbacks and stop running new ones (the program is over)."""
+    from bleboard.runtime import scheduler
+
+    sched = scheduler._default
+    if sched is None:
+        return
+    if sched.mode == "main" and threading.current_thread() is threading.main_thread():
+        # Ignore (not default-kill) late wake-up signals from the radio thread.
+        try:
+            signal.signal(scheduler.WAKE_SIGNAL, signal.SIG_IGN)
+        except ValueError:
+            pass
+    sched.close()
+
+
+def shutdown_radio():
+    """Give the radio a clean shutdown if the program used `bluetooth`."""
+    bluetooth = sys.modules.get("bluetooth")
+    shutdown = getattr(bluetooth, "_shutdown", None)
+    if callable(shutdown):
+        try:
+            shutdown()
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            log.exception("bluetooth._shutdown() failed")
+
+
+def arm_watchdog(seconds, status):
+    """Exit with `status` after `seconds` no matter what the program does."""
+
+    def expire():
+        log.debug("watchdog: forcing exit %d", status)
+        flush_stdio()
+        os._exit(status)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def finish(status, *, interrupted=False):
+    """End the process now with `status` (never returns, threads do not keep us alive)."""
+    _exit_on_sigterm()
+    arm_watchdog(SHUTDOWN_GRACE, status if not interrupted else 130)
+    stop_irq_delivery()
+    shutdown_radio()
+    try:
+        atexit._run_exitfuncs()
+    except Exception:  # noqa: BLE001
+        pass
+    flush_stdio()
+    if interrupted:
+        # Like CPython after an uncaught KeyboardInterrupt: die by SIGINT.
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        except (OSError, ValueError):
+            pass
+        os._exit(130)
+    os._exit(status)
+
+
+def restart(cause):
+    """Reset the board: run the program again from the top (see module doc)."""
+    log.debug("reset (cause %d)", cause)
+    stop_irq_delivery()
+    shutdown_radio()
+    flush_stdio()
+    if _reexec_args is None or os.environ.get("BLEBOARD_RESET") == "exit":
+        os._exit(RESET_EXIT_BASE + cause)
+    env = dict(os.environ, BLEBOARD_RESET_CAUSE=str(cause))
+    argv = [sys.executable, "-m", "bleboard", "run"] + _reexec_args
+    os.execve(sys.executable, argv, env)
+
+
+def _exit_on_sigterm():
+    try:
+        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signal.SIGTERM))
+    except ValueError:
+        pass  # not the main thread
+
+
+def on_sigterm(signum, frame):
+    """SIGTERM handler: unwind the program (finally blocks run), bounded by a watchdog."""
+    arm_watchdog(SIGTERM_GRACE, 128 + signum)
+    raise SystemExit(128 + signum)
