@@ -1,0 +1,44 @@
+"""The pytest plugin: which files become multitest items, and how their outcomes show."""
+
+import shutil
+
+import pytest
+
+
+@pytest.fixture
+def project(pytester, data):
+    """A test tree holding a passing, a failing and a skipping multitest, plus look-alikes."""
+    multi = pytester.mkdir("multi")
+    for name in ("set_next", "traceback", "skip"):
+        shutil.copy(data / (name + ".py"), multi / (name + ".py"))
+        shutil.copy(data / (name + ".py.exp"), multi / (name + ".py.exp"))
+    # no .exp: not collected
+    shutil.copy(data / "empty.py", multi / "no_expectation.py")
+    # .exp but no instances (a single-interpreter test): not collected
+    (multi / "single.py").write_text("print(1)\n")
+    (multi / "single.py.exp").write_text("1\n")
+    return pytester
+
+
+def test_collects_only_multitests(project):
+    result = project.runpytest("--collect-only", "-q")
+    assert sorted(l for l in result.outlines if "::" in l) == [
+        "multi/set_next.py::multitest",
+        "multi/skip.py::multitest",
+        "multi/traceback.py::multitest",
+    ]
+
+
+def test_outcomes_and_failure_diff(project):
+    result = project.runpytest("--multitest-instance", "cpython", "--multitest-instance", "cpython", "-rs")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    text = result.stdout.str()
+    assert "output differs from traceback.py.exp" in text
+    assert "### DIFF ###" in text and "+ValueError: instance1 broke" in text
+    assert "test printed SKIP" in text
+
+
+def test_bad_instance_option(project):
+    result = project.runpytest("--multitest-instance", "port:/dev/ttyACM0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "real boards are not supported yet" in result.stderr.str()
