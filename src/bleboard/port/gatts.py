@@ -1,0 +1,251 @@
+"""GATT server for the port: MicroPython's attribute layout over Bumble's ATT server.
+
+Layout per characteristic is NimBLE's (spec §3.8): declaration, value, CCCD (if notify or
+indicate), then the user descriptors. Values are not stored here: every remote read and
+write goes through the binding's value store on the main thread (bluetooth._ble._Sink),
+so the irq handler and the value it sees are always in step. Permission checks are ours,
+since Bumble's attribute layer does not check READ/WRITE properties.
+"""
+
+import asyncio
+import logging
+
+from bumble import att
+from bumble.core import UUID as BumbleUUID
+from bumble.gatt import (
+    GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
+    GATT_DEVICE_NAME_CHARACTERISTIC,
+    Characteristic,
+    Descriptor,
+    Service,
+)
+
+from bluetooth import _events as ev
+from bluetooth._errors import EBUSY, EINVAL, PortError
+
+log = logging.getLogger("bleboard.port")
+
+FLAG_READ = 0x0002
+FLAG_WRITE_NO_RESPONSE = 0x0004
+FLAG_WRITE = 0x0008
+FLAG_NOTIFY = 0x0010
+FLAG_INDICATE = 0x0020
+FLAG_READ_ENCRYPTED = 0x0200
+FLAG_READ_AUTHENTICATED = 0x0400
+FLAG_READ_AUTHORIZED = 0x0800
+FLAG_WRITE_ENCRYPTED = 0x1000
+FLAG_WRITE_AUTHENTICATED = 0x2000
+FLAG_WRITE_AUTHORIZED = 0x4000
+
+ATT_READ_NOT_PERMITTED = 0x02
+ATT_WRITE_NOT_PERMITTED = 0x03
+ATT_INSUFFICIENT_AUTHENTICATION = 0x05
+ATT_INVALID_ATTRIBUTE_LENGTH = 0x0D
+ATT_UNLIKELY_ERROR = 0x0E
+
+# How long a client's read or write may wait for the application's irq handler.
+HANDLER_TIMEOUT = 5.0
+INDICATION_TIMEOUT = 30.0
+# Queued indications per connection before gatts_indicate answers ENOMEM.
+MAX_QUEUED_INDICATIONS = 16
+
+STATUS_TIMEOUT = 13  # BLE_HS_ETIMEOUT
+STATUS_ENOTCONN = 7  # BLE_HS_ENOTCONN
+
+
+def bumble_uuid(uuid):
+    return BumbleUUID.from_bytes(bytes(uuid))
+
+
+class GattServer:
+    def __init__(self, port):
+        self.port = port
+        self.device = None
+        self.values = {}  # value handle -> (Characteristic|Descriptor, flags)
+        self.preferred_mtu = 256
+        self.gap_name_attr = None
+
+    def attach(self, device):
+        self.device = device
+
+    # ---- database ---------------------------------------------------------
+    def reset(self):
+        """Only the built-in GAP and GATT services remain (spec §3.1)."""
+        server = self.device.gatt_server
+        server.attributes = []
+        server.attributes_by_handle = {}
+        server.services = []
+        self.device.add_default_services()
+        self.values = {}
+        self.gap_name_attr = None
+        for attribute in server.attributes:
+            if attribute.type == GATT_DEVICE_NAME_CHARACTERISTIC and isinstance(attribute, Characteristic):
+                self.gap_name_attr = attribute
+        self.set_gap_name(self.port.settings["gap_name"])
+
+    def set_gap_name(self, name):
+        self.port.settings["gap_name"] = name
+        if self.gap_name_attr is not None:
+            self.gap_name_attr.value = bytes(name)
+
+    def set_preferred_mtu(self, mtu):
+        self.preferred_mtu = mtu
+        if self.device is not None:
+            self.device.gatt_server.max_mtu = mtu
+
+    async def register(self, definitions):
+        gap = self.port.gap
+        if gap.advertising or gap.scanning or gap.connecting is not None or self.port.links:
+            raise PortError(EBUSY, "register services before advertising, scanning or connecting")
+        self.reset()
+        server = self.device.gatt_server
+        result = []
+        for s_uuid, chars in definitions:
+            built = []
+            for c_uuid, flags, descs in chars:
+                built.append(self._characteristic(c_uuid, flags, descs))
+            service = Service(bumble_uuid(s_uuid), [c for c, _ in built])
+            server.add_service(service)
+            handles = []
+            for characteristic, user_descs in built:
+                handles.append(characteristic.handle)
+                self.values[characteristic.handle] = (characteristic, characteristic.mp_flags)
+                for d in user_descs:
+                    handles.append(d.handle)
+                    self.values[d.handle] = (d, d.mp_flags)
+            result.append(tuple(handles))
+        return tuple(result)
+
+    def _characteristic(self, c_uuid, flags, descs):
+        props = Characteristic.Properties(flags & 0xFF)
+        characteristic = Characteristic(
+            bumble_uuid(c_uuid), props, att.Attribute.READABLE | att.Attribute.WRITEABLE, None, (),
+        )
+        characteristic.mp_flags = flags
+        characteristic.value = self._attribute_value(characteristic)
+        descriptors = []
+        if flags & (FLAG_NOTIFY | FLAG_INDICATE):
+            # Our own CCCD first, so Bumble doesn't append one after the user descriptors.
+            descriptors.append(Descriptor(
+                GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
+                att.Attribute.READABLE | att.Attribute.WRITEABLE,
+                self.device.gatt_server.make_descriptor_value(characteristic),
+            ))
+        user = []
+        for d_uuid, d_flags in descs:
+            d = Descriptor(bumble_uuid(d_uuid), att.Attribute.READABLE | att.Attribute.WRITEABLE, None)
+            d.mp_flags = d_flags
+            d.value = self._attribute_value(d)
+            user.append(d)
+        characteristic.descriptors = descriptors + user
+        return characteristic, user
+
+    def _attribute_value(self, attribute):
+        return att.AttributeValue(
+            read=lambda connection: self._remote_read(connection, attribute),
+            write=lambda connection, value: self._remote_write(connection, attribute, value),
+        )
+
+    def check_handle(self, value_handle):
+        if value_handle not in self.values:
+            raise PortError(EINVAL, "unknown value handle %d" % value_handle)
+
+    # ---- remote access ----------------------------------------------------
+    def _check(self, connection, flags, need, encrypted_flag, authenticated_flag, denied):
+        if not flags & need:
+            raise att.ATT_Error(denied)
+        if flags & (encrypted_flag | authenticated_flag) and not connection.encryption:
+            raise att.ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION)
+        if flags & authenticated_flag and not connection.authenticated:
+            raise att.ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION)
+
+    async def _remote_read(self, connection, attribute):
+        flags = attribute.mp_flags
+        self._check(connection, flags, FLAG_READ, FLAG_READ_ENCRYPTED, FLAG_READ_AUTHENTICATED,
+                    ATT_READ_NOT_PERMITTED)
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+
+        def done(status, value):
+            loop.call_soon_threadsafe(_settle, answer, (status, value))
+
+        self.port.sink.remote_read(connection.handle, attribute.handle, done)
+        try:
+            status, value = await asyncio.wait_for(answer, HANDLER_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("read of handle %d: the application did not answer in time", attribute.handle)
+            raise att.ATT_Error(ATT_UNLIKELY_ERROR) from None
+        if status:
+            raise att.ATT_Error(status & 0xFF)
+        return value
+
+    async def _remote_write(self, connection, attribute, value):
+        flags = attribute.mp_flags
+        self._check(connection, flags, FLAG_WRITE | FLAG_WRITE_NO_RESPONSE, FLAG_WRITE_ENCRYPTED,
+                    FLAG_WRITE_AUTHENTICATED, ATT_WRITE_NOT_PERMITTED)
+        if not self.port.sink.length_ok(attribute.handle, len(value)):
+            raise att.ATT_Error(ATT_INVALID_ATTRIBUTE_LENGTH)
+        loop = asyncio.get_running_loop()
+        handled = loop.create_future()
+        self.port.sink.remote_write(
+            connection.handle, attribute.handle, bytes(value),
+            lambda: loop.call_soon_threadsafe(_settle, handled, None),
+        )
+        # The response is sent once the server's irq has run (spec §5.4 rule 5).
+        try:
+            await asyncio.wait_for(handled, HANDLER_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("write of handle %d: the application did not handle it in time", attribute.handle)
+
+    # ---- notifications and indications -----------------------------------
+    def notify(self, link, value_handle, data):
+        if link.closed:
+            return
+        connection = link.connection
+        payload = bytes(data[: connection.att_mtu - 3])
+        pdu = att.ATT_Handle_Value_Notification(attribute_handle=value_handle, attribute_value=payload)
+        self.device.gatt_server.send_gatt_pdu(connection, bytes(pdu))
+
+    async def indicate(self, link, value_handle, data):
+        status = 0
+        try:
+            attribute = self.values[value_handle][0]
+            server = self.device.gatt_server
+            await asyncio.wait_for(
+                server.indicate_subscriber(link.connection, attribute, bytes(data), force=True),
+                INDICATION_TIMEOUT,
+            )
+        except asyncio.TimeoutError:
+            status = STATUS_TIMEOUT
+        except Exception as exc:  # noqa: BLE001 - any failure is reported through the irq
+            log.debug("indication failed: %r", exc)
+            status = STATUS_ENOTCONN
+        finally:
+            link.indications -= 1
+        if link.closed:
+            status = status or STATUS_ENOTCONN
+            return  # the disconnect event is the last one for this connection
+        self.port.sink.post(ev.IRQ_GATTS_INDICATE_DONE, (link.handle, value_handle, status))
+
+    def send_update(self, value_handle, data):
+        """gatts_write(send_update=True): notify or indicate each subscribed client."""
+        for link in list(self.port.links.values()):
+            cccd = self.get_cccd(link, value_handle)
+            if cccd & 1:
+                self.notify(link, value_handle, data)
+            elif cccd & 2:
+                link.indications += 1
+                asyncio.ensure_future(self.indicate(link, value_handle, data))
+
+    def get_cccd(self, link, value_handle):
+        subscribers = self.device.gatt_server.subscribers.get(link.connection, {})
+        value = subscribers.get(value_handle)
+        return int.from_bytes(value, "little") if value else 0
+
+    def on_link_closed(self, link, notify):
+        pass  # Bumble forgets the CCCDs of a closed connection; nothing is persisted (spec §3.10)
+
+
+def _settle(future, value):
+    if not future.done():
+        future.set_result(value)

@@ -1,0 +1,278 @@
+"""BumblePort: the `bluetooth` port over a Bumble host (the desktop's "common-hal").
+
+This module owns the life cycle (open the HCI transport, power on, close) and the table
+of connections; GAP, GATT server and GATT client live in gap.py, gatts.py and gattc.py.
+Every Bumble object is touched only on the radio loop (loop.py); methods called by the
+binding either wait for the loop with a timeout or hand work over in order.
+"""
+
+import asyncio
+import logging
+import os
+import sys
+
+from bumble import hci
+from bumble.device import Device, DeviceConfiguration
+
+from bluetooth import _events as ev
+from bluetooth._errors import ENODEV, ENOMEM, ENOTCONN, PortError
+
+from . import loop as radio_loop
+from .gap import Gap
+from .gattc import GattClient
+from .gatts import MAX_QUEUED_INDICATIONS, GattServer
+from .link import Link
+
+log = logging.getLogger("bleboard.port")
+
+
+def _quiet_bumble():
+    """Bumble logs warnings; a board prints nothing of its own unless logging is configured."""
+    if not logging.getLogger().handlers and not os.environ.get("BLEBOARD_VERBOSE"):
+        for name in ("bumble", "bleboard"):
+            logger = logging.getLogger(name)
+            if not logger.handlers:
+                logger.addHandler(logging.NullHandler())
+                logger.propagate = False
+
+
+_quiet_bumble()
+
+
+class BumblePort:
+    """One board's host stack: a Bumble Device talking HCI to one controller."""
+
+    def __init__(self, options):
+        self.options = dict(options)
+        self.rl = radio_loop.get()
+        self.rl.ports.append(self)
+        self.sink = None
+        self.transport = None
+        self.device = None
+        self.active = False
+        self.links = {}  # conn_handle -> Link
+        self.own_addr_type = 0
+        self.own_addr = bytes(6)
+        self.gap = Gap(self)
+        self.gatts = GattServer(self)
+        self.gattc = GattClient(self)
+
+    # ---- life cycle -------------------------------------------------------
+    def is_active(self):
+        return self.active
+
+    def start(self, sink, settings):
+        self.sink = sink
+        self.settings = dict(settings)
+        self.rl.run(self._start(), timeout=float(os.environ.get("BLEBOARD_START_TIMEOUT", "10")))
+        self.active = True
+
+    async def _start(self):
+        from bleboard.radio.transport import open_hci
+
+        spec = self.options.get("hci")
+        try:
+            transport = await open_hci(spec, radio=self.options.get("radio"))
+        except PortError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any transport failure means "no radio"
+            raise PortError(ENODEV, "cannot open the radio: %s" % exc) from None
+        snoop = self.options.get("snoop") or os.environ.get("BLEBOARD_SNOOP")
+        if snoop and not self.options.get("_snoop_opened"):
+            from bleboard.radio.snoop import wrap_transport
+
+            transport = wrap_transport(transport, snoop)
+        self.transport = transport
+        config = DeviceConfiguration()
+        config.name = self.settings["gap_name"].decode("utf-8", "replace")
+        config.advertising_data = b""
+        config.scan_response_data = b""
+        config.keystore = None
+        device = Device.with_hci(config.name, hci.Address.generate_static_address(), transport.source, transport.sink)
+        device.config = config
+        self.device = device
+        self.gatts.attach(device)
+        self.gap.attach(device)
+        await device.power_on()
+        await self._choose_address(device)
+        self.gatts.reset()
+        self.gatts.set_preferred_mtu(self.settings["mtu"])
+        asyncio.get_running_loop().create_task(self._watch_transport(transport))
+
+    async def _choose_address(self, device):
+        """Public address if the controller has one, else a fresh static random one (NimBLE)."""
+        public = device.public_address
+        if public is not None and public != hci.Address.ANY:
+            self.own_addr_type = 0
+            self.own_addr = bytes(reversed(bytes(public)))
+            return
+        address = hci.Address.generate_static_address()
+        await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=address))
+        device.random_address = device.static_address = address
+        self.own_addr_type = 1
+        self.own_addr = bytes(reversed(bytes(address)))
+
+    async def _watch_transport(self, transport):
+        try:
+            await transport.source.wait_for_termination()
+        except Exception:  # noqa: BLE001 - termination with an error is still termination
+            pass
+        if self.transport is transport and self.active:
+            self._radio_lost()
+
+    def _radio_lost(self):
+        """The controller (or the shared radio) went away: report it and end every link."""
+        print("bleboard: lost the radio connection; BLE is now inactive", file=sys.stderr)
+        self.gap.on_radio_lost()
+        for link in list(self.links.values()):
+            self.drop_link(link, reason=0x08, notify=True)
+        self.active = False
+
+    def stop(self):
+        if not self.active:
+            return
+        self.active = False
+        try:
+            self.rl.run(self._stop(), timeout=5)
+        except PortError:
+            pass
+
+    async def _stop(self):
+        self.gap.stop_all(notify_scan_done=True)
+        for link in list(self.links.values()):
+            self.drop_link(link, reason=0x16, notify=False)
+        await self._close_transport()
+
+    async def _close_transport(self):
+        transport, self.transport = self.transport, None
+        self.device = None
+        if transport is not None:
+            try:
+                await transport.close()
+            except Exception as exc:  # noqa: BLE001
+                log.debug("closing transport: %r", exc)
+
+    def close(self):
+        """Interpreter exit: drop everything silently."""
+        self.active = False
+        if self.transport is not None and not self.rl.on_loop_thread():
+            try:
+                self.rl.run(self._close_transport(), timeout=2)
+            except Exception:  # noqa: BLE001
+                pass
+
+    # ---- connections ------------------------------------------------------
+    def link(self, conn_handle):
+        link = self.links.get(conn_handle)
+        if link is None:
+            raise PortError(ENOTCONN, "no connection %d" % conn_handle)
+        return link
+
+    def add_link(self, connection):
+        link = Link(self, connection)
+        self.links[connection.handle] = link
+        connection.on("disconnection", lambda reason: self.drop_link(link, reason, notify=True))
+        connection.on("connection_att_mtu_update", lambda: self.sink.post(ev.IRQ_MTU_EXCHANGED, (link.handle, connection.att_mtu)))
+        connection.on("connection_parameters_update", lambda: self.gap.on_parameters_update(link))
+        self.gattc.attach(link)
+        return link
+
+    def drop_link(self, link, reason, notify):
+        if self.links.get(link.handle) is not link:
+            return
+        del self.links[link.handle]
+        link.closed = True
+        self.gattc.fail_pending(link, notify)
+        self.gatts.on_link_closed(link, notify)
+        if notify:
+            self.sink.post(ev.IRQ_PERIPHERAL_DISCONNECT if link.is_central else ev.IRQ_CENTRAL_DISCONNECT, (link.handle, link.peer_addr_type, link.peer_addr))
+
+    # ---- delegation (the Port protocol) ----------------------------------
+    def own_address(self):
+        return (self.own_addr_type, self.own_addr)
+
+    def set_addr_mode(self, mode):
+        self.rl.run(self.gap.set_addr_mode(mode))
+
+    def set_gap_name(self, name):
+        self.rl.call_soon(self.gatts.set_gap_name, name)
+
+    def set_preferred_mtu(self, mtu):
+        self.rl.call_soon(self.gatts.set_preferred_mtu, mtu)
+
+    def set_security(self, settings):
+        self.settings.update(settings)
+
+    def tx_power(self):
+        return self.gap.tx_power
+
+    def advertise(self, interval_us, adv_data, resp_data, connectable, options):
+        self.rl.run(self.gap.advertise(interval_us, adv_data, resp_data, connectable, options))
+
+    def is_advertising(self):
+        return self.gap.advertising
+
+    def scan(self, duration_ms, interval_us, window_us, active):
+        self.rl.run(self.gap.scan(duration_ms, interval_us, window_us, active))
+
+    def connect(self, addr_type, addr, scan_duration_ms, min_interval_us, max_interval_us):
+        self.rl.run(self.gap.connect(addr_type, addr, scan_duration_ms, min_interval_us, max_interval_us))
+
+    def cancel_connect(self):
+        self.rl.run(self.gap.cancel_connect())
+
+    def disconnect(self, conn_handle):
+        link = self.link(conn_handle)
+        self.rl.spawn(link.disconnect())
+        return True
+
+    def connection_update(self, conn_handle, min_us, max_us, latency, timeout_ms):
+        link = self.link(conn_handle)
+        self.rl.spawn(self.gap.connection_update(link, min_us, max_us, latency, timeout_ms))
+
+    def connection_info(self, conn_handle):
+        return self.link(conn_handle).info()
+
+    def register_services(self, services):
+        return self.rl.run(self.gatts.register(services))
+
+    def notify(self, conn_handle, value_handle, data):
+        link = self.link(conn_handle)
+        self.gatts.check_handle(value_handle)
+        self.rl.call_soon(self.gatts.notify, link, value_handle, data)
+
+    def indicate(self, conn_handle, value_handle, data):
+        link = self.link(conn_handle)
+        self.gatts.check_handle(value_handle)
+        if link.indications >= MAX_QUEUED_INDICATIONS:
+            raise PortError(ENOMEM, "too many indications queued")
+        link.indications += 1
+        self.rl.spawn(self.gatts.indicate(link, value_handle, data))
+
+    def send_update(self, value_handle, data):
+        self.rl.call_soon(self.gatts.send_update, value_handle, data)
+
+    def get_cccd(self, conn_handle, value_handle):
+        return self.gatts.get_cccd(self.link(conn_handle), value_handle)
+
+    def discover_services(self, conn_handle, uuid):
+        self.gattc.start(self.link(conn_handle), "services", uuid)
+
+    def discover_characteristics(self, conn_handle, start, end, uuid):
+        self.gattc.start(self.link(conn_handle), "characteristics", start, end, uuid)
+
+    def discover_descriptors(self, conn_handle, start, end):
+        self.gattc.start(self.link(conn_handle), "descriptors", start, end)
+
+    def read(self, conn_handle, value_handle):
+        self.gattc.start(self.link(conn_handle), "read", value_handle)
+
+    def write(self, conn_handle, value_handle, data, mode):
+        link = self.link(conn_handle)
+        if mode == 0:
+            self.gattc.write_command(link, value_handle, data)
+        else:
+            self.gattc.start(link, "write", value_handle, data)
+
+    def exchange_mtu(self, conn_handle):
+        self.gattc.start(self.link(conn_handle), "mtu", self.gatts.preferred_mtu)

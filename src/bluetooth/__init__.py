@@ -1,0 +1,24 @@
+"""MicroPython's `bluetooth` module for CPython, over Bumble (see spec/bluetooth.md).
+
+Note: the unmaintained PyBluez also installed a module called `bluetooth`; the two
+cannot be installed together.
+"""
+
+from ._ble import BLE
+from ._uuid import UUID
+
+FLAG_READ = 0x0002
+FLAG_WRITE_NO_RESPONSE = 0x0004
+FLAG_WRITE = 0x0008
+FLAG_NOTIFY = 0x0010
+FLAG_INDICATE = 0x0020
+
+
+def _shutdown():
+    """Stop every radio of this process cleanly (called at exit by `bleboard run`)."""
+    from bleboard.port import loop
+
+    loop.shutdown()
+
+
+__all__ = ["BLE", "UUID", "FLAG_READ", "FLAG_WRITE", "FLAG_NOTIFY", "FLAG_INDICATE", "FLAG_WRITE_NO_RESPONSE"]

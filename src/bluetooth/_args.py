@@ -1,0 +1,49 @@
+"""Argument conversion shared by every BLE method (MicroPython's rules, spec §2.1)."""
+
+from ._uuid import UUID
+
+
+def to_int(value, name="argument"):
+    if isinstance(value, int):  # bool is an int, as in MicroPython
+        return int(value)
+    raise TypeError("can't convert %s to int (%s)" % (type(value).__name__, name))
+
+
+def u16(value, name="handle"):
+    return to_int(value, name) & 0xFFFF
+
+
+def u8(value, name="argument"):
+    return to_int(value, name) & 0xFF
+
+
+def to_bytes(value, name="data"):
+    """Any buffer; str is encoded as UTF-8 since MicroPython's str has the buffer protocol."""
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, UUID):
+        return bytes(value)
+    try:
+        return bytes(memoryview(value))
+    except TypeError:
+        raise TypeError("object with buffer protocol required (%s)" % name) from None
+
+
+def opt_uuid(value):
+    if value is None:
+        return None
+    if not isinstance(value, UUID):
+        raise TypeError("UUID")
+    return value
+
+
+def addr6(value):
+    try:
+        raw = to_bytes(value, "addr")
+    except TypeError:
+        raise ValueError("invalid addr") from None
+    if len(raw) != 6:
+        raise ValueError("invalid addr")
+    return raw
