@@ -11,7 +11,8 @@ Two mechanisms, so that neither sys.path edits by the program nor .pth files
 undo it:
   * sys.path becomes  [path0] + PYTHONPATH dirs + [mpy dir] + the rest;
   * a meta-path finder, first on sys.meta_path, answers for those five names:
-    from path0/PYTHONPATH if the user has the module there, else from ours.
+    from the sys.path entries before our mpy dir (path0, PYTHONPATH, anything
+    the program itself inserted in front) if the module is there, else ours.
 Modules of those names imported before we started (e.g. by a .pth file) are
 purged from sys.modules when they are not ours.
 """
@@ -48,10 +49,16 @@ class BoardFinder(importlib.abc.MetaPathFinder):
     def __init__(self, user_dirs):
         self.user_dirs = list(user_dirs)
 
+    def _dirs_before_ours(self):
+        try:
+            return sys.path[: sys.path.index(MPY_DIR)]
+        except ValueError:  # the program took our dir off sys.path
+            return self.user_dirs
+
     def find_spec(self, fullname, path=None, target=None):
         if path is not None or fullname not in OWN:
             return None  # submodules are found through their package's __path__
-        spec = importlib.machinery.PathFinder.find_spec(fullname, self.user_dirs)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, self._dirs_before_ours())
         if spec is None:
             spec = importlib.machinery.PathFinder.find_spec(fullname, [OWN[fullname]])
         return spec
