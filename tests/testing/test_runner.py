@@ -176,3 +176,12 @@ def test_not_a_multitest(runner, tmp_path):
     path.write_text("print(1)\n")
     with pytest.raises(ValueError, match="not a multitest"):
         run(runner, path)
+
+
+def test_exited_instance_is_finished_though_its_child_holds_the_pipe(runner, data):
+    result = run(runner, data / "lingering.py")
+    assert "TIMEOUT" not in result.output
+    lines = result.output.splitlines()
+    assert lines[:4] == ["--- instance0 ---", "zero done", "--- instance1 ---", lines[3]]
+    child = int(lines[3].split()[1])
+    assert len(lines) == 4 and not alive(child)

@@ -52,11 +52,12 @@ class Instance:
     def start(self, script, cwd):
         raise NotImplementedError
 
-    def fileno(self):
+    def fds(self):
+        """File descriptors that become readable when there is something for pump()."""
         raise NotImplementedError
 
     def _read_chunk(self):
-        """Return the bytes available now (called when fileno() is readable); b'' at end."""
+        """Return bytes available now, b'' at the end of output, None if there is nothing yet."""
         raise NotImplementedError
 
     def write(self, text):
@@ -67,8 +68,10 @@ class Instance:
 
     # -- line handling shared by every kind -------------------------------------------------
     def pump(self):
-        """Take what is readable now into the line buffer; call only when fileno() is readable."""
+        """Take what is readable now into the line buffer; never blocks."""
         chunk = self._read_chunk()
+        if chunk is None:
+            return
         if not chunk:
             if self._buffer:
                 self._lines.append(decode_line(bytes(self._buffer)))
@@ -104,7 +107,7 @@ class Instance:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            readable, _, _ = select.select([self.fileno()], [], [], remaining)
+            readable, _, _ = select.select(self.fds(), [], [], remaining)
             if readable:
                 self.pump()
 
@@ -118,6 +121,7 @@ class ProcessInstance(Instance):
         self.env = env  # complete environment, or None to inherit
         self.name = name or os.path.basename(self.argv[0])
         self.proc = None
+        self._pidfd = None
 
     def start(self, script, cwd):
         try:
@@ -133,16 +137,28 @@ class ProcessInstance(Instance):
             )
         except OSError as exc:
             raise InstanceError("cannot start %s: %s" % (" ".join(self.argv), exc)) from None
+        try:
+            self._pidfd = os.pidfd_open(self.proc.pid)  # readable once the process has exited
+        except (AttributeError, OSError):
+            self._pidfd = None  # end of output is then the only sign of exit
 
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
 
-    def fileno(self):
-        return self.proc.stdout.fileno()
+    def fds(self):
+        if self._pidfd is None:
+            return [self.proc.stdout.fileno()]
+        return [self.proc.stdout.fileno(), self._pidfd]
 
     def _read_chunk(self):
-        return os.read(self.proc.stdout.fileno(), 65536)
+        out = self.proc.stdout.fileno()
+        if _readable(out):
+            return os.read(out, 65536)
+        if self._pidfd is not None and _readable(self._pidfd):
+            # Exited with nothing left to read, even if a process it started still holds the pipe.
+            return b""
+        return None
 
     def write(self, text):
         """Send text to the instance's stdin; an instance that has stopped reading is left alone."""
@@ -176,6 +192,13 @@ class ProcessInstance(Instance):
                 pipe.close()
             except OSError:
                 pass
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+def _readable(fd):
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _group_running(pgid):

@@ -154,7 +154,8 @@ class _Run:
                 if not inst.finished or inst.has_lines():
                     live.add(idx)
                     if not inst.finished:
-                        sel.register(inst.fileno(), selectors.EVENT_READ, idx)
+                        for fd in inst.fds():
+                            sel.register(fd, selectors.EVENT_READ, idx)
             while live:
                 for idx in sorted(live):
                     inst = self.instances[idx]
@@ -165,10 +166,11 @@ class _Run:
                         line = inst.pop_line()
                     if inst.finished:
                         live.discard(idx)
-                        try:
-                            sel.unregister(inst.fileno())
-                        except (KeyError, ValueError):
-                            pass
+                        for fd in inst.fds():
+                            try:
+                                sel.unregister(fd)
+                            except (KeyError, ValueError):
+                                pass
                 if not live:
                     break
                 stuck = min(live, key=lambda i: last[i])
@@ -178,8 +180,8 @@ class _Run:
                     self.outputs[stuck].append("TIMEOUT")
                     self.error = True
                     return
-                for key, _ in sel.select(wait):
-                    self.instances[key.data].pump()
+                for idx in {key.data for key, _ in sel.select(wait)}:
+                    self.instances[idx].pump()
 
 
 class Runner:
