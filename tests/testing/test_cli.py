@@ -89,3 +89,10 @@ def test_interrupt_ends_every_instance(data, sig):
     assert proc.returncode == (130 if sig == signal.SIGINT else 128 + sig)
     for pid in pids:
         assert not alive(pid)
+
+
+@pytest.mark.parametrize("value", ["slow", "-1", "nan"])
+def test_bad_latency(data, value):
+    out = bleboard_test("--latency", value, str(data / "empty.py"))
+    assert out.returncode == 2
+    assert "latency must be 'board', 'fast' or a number of milliseconds, not %r" % value in out.stderr

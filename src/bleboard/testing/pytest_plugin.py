@@ -12,7 +12,7 @@ import pytest
 
 from bleboard.testing.instance import KINDS, InstanceError, InstanceSpec
 from bleboard.testing.multitest import TIMEOUT, Runner
-from bleboard.testing.radio import LATENCIES
+from bleboard.testing.radio import latency_arg
 from bleboard.testing.script import count_instances
 
 _RUNNER = pytest.StashKey()
@@ -29,7 +29,13 @@ def pytest_addoption(parser):
         help="instance kind for instance 0, 1, ... (repeat; default virtual): %s, optionally ,VAR=VAL,..."
         % ", ".join(KINDS),
     )
-    group.addoption("--multitest-latency", choices=LATENCIES, default="board", help="private radio link timing")
+    group.addoption(
+        "--multitest-latency",
+        type=latency_arg,
+        default="board",
+        metavar="board|fast|MS",
+        help="link timing of the private radio (default: board)",
+    )
     group.addoption("--multitest-radio", metavar="ADDR", default=None, help="use this radio instead of a private one")
     group.addoption(
         "--multitest-timeout", type=float, default=TIMEOUT, metavar="S", help="seconds of silence before TIMEOUT"

@@ -5,6 +5,7 @@ directory; it is ready once the socket file exists. Boards find it through
 BLEBOARD_AIR. The server runs in its own session and is killed with its group.
 """
 
+import argparse
 import os
 import shutil
 import signal
@@ -13,8 +14,22 @@ import sys
 import tempfile
 import time
 
-LATENCIES = ("board", "fast")
+LATENCIES = ("board", "fast")  # or a number of milliseconds per connection event
 START_TIMEOUT = 20.0  # seconds for the server to create its socket
+
+
+def latency_arg(text):
+    """argparse type for --latency: 'board', 'fast' or a non-negative number of milliseconds."""
+    name = str(text).strip().lower()
+    if name in LATENCIES:
+        return name
+    try:
+        value = float(name)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("latency must be 'board', 'fast' or a number of milliseconds, not %r" % text)
+    return name
 
 
 class RadioError(Exception):

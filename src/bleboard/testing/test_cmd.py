@@ -10,7 +10,7 @@ import sys
 
 from bleboard.testing.instance import KINDS, InstanceError, InstanceSpec
 from bleboard.testing.multitest import TIMEOUT, Runner, run_tests, summary, write_results
-from bleboard.testing.radio import LATENCIES, RadioError
+from bleboard.testing.radio import RadioError, latency_arg
 
 HELP = "Run multitests (FILE.py + FILE.py.exp) on virtual boards or other interpreters."
 
@@ -36,7 +36,11 @@ def configure(parser):
     parser.add_argument("-r", "--result-dir", metavar="DIR", help="write DIR/_results.json (not written otherwise)")
     parser.add_argument("--radio", metavar="ADDR", help="use this radio (BLEBOARD_AIR form) instead of a private one")
     parser.add_argument(
-        "--latency", choices=LATENCIES, default="board", help="link timing of the private radio (default: board)"
+        "--latency",
+        type=latency_arg,
+        default="board",
+        metavar="board|fast|MS",
+        help="link timing of the private radio (default: board)",
     )
     parser.add_argument(
         "--timeout",
