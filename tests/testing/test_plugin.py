@@ -42,3 +42,15 @@ def test_bad_instance_option(project):
     result = project.runpytest("--multitest-instance", "port:/dev/ttyACM0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "real boards are not supported yet" in result.stderr.str()
+
+
+def test_multitest_files_are_never_imported_by_pytest(pytester, data):
+    # Module-level code of a multitest belongs to its instances; pytest would import a
+    # file named test_*.py, or any file named on its command line.
+    source = "open('imported-by-pytest', 'w').close()\n" + (data / "set_next.py").read_text()
+    for name in ("test_named.py", "explicit.py"):
+        pytester.path.joinpath(name).write_text(source)
+        pytester.path.joinpath(name + ".exp").write_text((data / "set_next.py.exp").read_text())
+    result = pytester.runpytest("--collect-only", "-q", "test_named.py", "explicit.py")
+    assert sorted(l for l in result.outlines if "::" in l) == ["explicit.py::multitest", "test_named.py::multitest"]
+    assert not pytester.path.joinpath("imported-by-pytest").exists()

@@ -69,21 +69,42 @@ def _runner(config):
     return runner
 
 
-def pytest_collect_file(file_path, parent):
-    if file_path.suffix != ".py" or not file_path.with_name(file_path.name + ".exp").is_file():
-        return None
+def is_multitest(path):
+    """A FILE.py with a sibling FILE.py.exp and at least one `def instanceN():` line."""
+    if path.suffix != ".py" or not path.with_name(path.name + ".exp").is_file():
+        return False
     try:
-        source = file_path.read_text()
+        source = path.read_text()
     except (OSError, UnicodeDecodeError):
-        return None
-    if count_instances(source) == 0:
-        return None  # a single-interpreter test with an expected-output file, not ours
-    return MultitestFile.from_parent(parent, path=file_path)
+        return False
+    return count_instances(source) > 0  # else a single-interpreter test with expected output
+
+
+def pytest_collect_file(file_path, parent):
+    if is_multitest(file_path):
+        return MultitestFile.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    # pytest imports any .py named on its command line; a multitest's module code
+    # (BLE set-up) must only ever run inside its instances.
+    if is_multitest(module_path):
+        return _NotAModule.from_parent(parent, path=module_path)
+    return None
 
 
 class MultitestFile(pytest.File):
     def collect(self):
         yield MultitestItem.from_parent(self, name="multitest")
+
+
+class _NotAModule(pytest.File):
+    """Stands in for the Python module pytest would otherwise import; collects nothing."""
+
+    def collect(self):
+        return []
 
 
 class MultitestFailed(Exception):
