@@ -3,6 +3,9 @@
 import importlib.util
 import io
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -22,8 +25,27 @@ def test_virtual_boards_on_private_radio(data):
             assert result.names == ["virtual"] * len(result.names)
             assert result.verdict == "pass", result.failure_report()
         radio = runner._radio
-        sock = radio.addr[len("unix:") :]
-        assert os.path.exists(sock) and alive(radio.pid)
+        sock, pid = radio.addr[len("unix:") :], radio.pid
+        assert os.path.exists(sock) and alive(pid)
         environment = runner.run_test(str(data / "env.py"), [InstanceSpec("virtual"), InstanceSpec("virtual,TAG=b")])
         assert "--- instance1 ---\nTAG b False False\n" in environment.output
-    assert not alive(radio.pid) and not os.path.exists(sock)
+    assert not alive(pid) and not os.path.exists(sock)
+
+
+def test_private_radio_outlives_a_killed_runner_only_briefly():
+    # SIGKILL leaves no chance to clean up; the server notices its keep-alive client is gone.
+    code = (
+        "import os, signal\n"
+        "from bleboard.testing.radio import PrivateRadio\n"
+        "radio = PrivateRadio('fast')\n"
+        "radio.start()\n"
+        "print(radio.pid, radio.addr, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    pid, addr = out.stdout.split()
+    deadline = time.monotonic() + 30
+    while alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(int(pid))
+    assert not os.path.exists(addr[len("unix:") :])

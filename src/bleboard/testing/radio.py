@@ -3,12 +3,15 @@
 The radio is `bleboard air` listening on a Unix socket in a fresh temporary
 directory; it is ready once the socket file exists. Boards find it through
 BLEBOARD_AIR. The server runs in its own session and is killed with its group.
+Should the runner itself be killed outright, the server still goes: the runner
+holds one connection to it, and it exits a few seconds after the last one closes.
 """
 
 import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +19,7 @@ import time
 
 LATENCIES = ("board", "fast")  # or a number of milliseconds per connection event
 START_TIMEOUT = 20.0  # seconds for the server to create its socket
+IDLE_EXIT = 5.0  # seconds the server outlives its last client (the runner's keep-alive)
 
 
 def latency_arg(text):
@@ -45,6 +49,7 @@ class PrivateRadio:
         self._proc = None
         self._dir = None
         self._log = None
+        self._keepalive = None
 
     def start(self):
         if self._proc is not None:
@@ -54,6 +59,7 @@ class PrivateRadio:
         log_path = os.path.join(self._dir, "air.log")
         self._log = open(log_path, "wb")
         argv = [sys.executable, "-m", "bleboard", "air", "--listen", "unix:" + sock, "--latency", self.latency]
+        argv += ["--idle-exit", str(IDLE_EXIT)]
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -70,6 +76,8 @@ class PrivateRadio:
                 self.stop()
                 raise RadioError("radio server %s: %s\n%s" % (" ".join(argv), why, tail))
             time.sleep(0.02)
+        self._keepalive = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._keepalive.connect(sock)
         self.addr = "unix:" + sock
         return self.addr
 
@@ -79,6 +87,9 @@ class PrivateRadio:
 
     def stop(self):
         """Kill the server and its group, then remove the socket directory."""
+        if self._keepalive is not None:
+            self._keepalive.close()
+            self._keepalive = None
         if self._proc is not None:
             if self._proc.returncode is None:
                 try:
