@@ -9,6 +9,7 @@ A real board (raw REPL over a serial port) fits the same shape: its serial fd is
 selectable; it is not implemented yet.
 """
 
+import collections
 import os
 import select
 import signal
@@ -45,7 +46,7 @@ class Instance:
 
     def __init__(self):
         self._buffer = bytearray()
-        self._lines = []  # complete decoded lines not yet taken
+        self._lines = collections.deque()  # complete decoded lines not yet taken
         self.finished = False  # end of output seen
 
     # -- to be provided by a kind -------------------------------------------------------
@@ -89,7 +90,7 @@ class Instance:
     def pop_line(self):
         """Return the oldest complete line, or None if there is none yet."""
         if self._lines:
-            return self._lines.pop(0)
+            return self._lines.popleft()
         return None
 
     def has_lines(self):
