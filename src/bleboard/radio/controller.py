@@ -82,12 +82,12 @@ def _status(code: int) -> hci.HCI_StatusReturnParameters:
 def connection_parameters_error(interval_min: int, interval_max: int, latency: int, timeout: int) -> int | None:
     """INVALID_HCI_COMMAND_PARAMETERS when connection parameters break Vol 4, Part E, 7.8.12."""
     if not 6 <= interval_min <= interval_max <= 3200:
-        return E.INVALID_HCI_COMMAND_PARAMETERS_ERROR
+        return E.INVALID_COMMAND_PARAMETERS_ERROR
     if latency > 499 or not 10 <= timeout <= 3200:
-        return E.INVALID_HCI_COMMAND_PARAMETERS_ERROR
+        return E.INVALID_COMMAND_PARAMETERS_ERROR
     # The supervision timeout (10 ms units) must outlast (1 + latency) intervals twice.
     if timeout * 8 <= (1 + latency) * interval_max * 2:
-        return E.INVALID_HCI_COMMAND_PARAMETERS_ERROR
+        return E.INVALID_COMMAND_PARAMETERS_ERROR
     return None
 
 
@@ -163,6 +163,14 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
             peer = channel.peer_of(connection)
             peer.controller.on_le_disconnected(peer, peer_reason)
 
+    def on_hci_command_packet(self, command: hci.HCI_Command) -> None:
+        # A controller always answers: a command we fail on gets a status, never silence.
+        try:
+            super().on_hci_command_packet(command)
+        except Exception:
+            logger.exception("%s: command %s failed", self.name, command.name)
+            self._send_hci_command_status(E.UNSPECIFIED_ERROR_ERROR, command.op_code)
+
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
         if not self.removed:
             super().send_hci_packet(packet)
@@ -224,7 +232,7 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
             or not 4 <= command.le_scan_window <= command.le_scan_interval <= 0x4000
             or command.own_address_type > 3
         ):
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         self.scanner.set_parameters(active=command.le_scan_type == 1, own_address_type=command.own_address_type)
         return super().on_hci_le_set_scan_parameters_command(command)
 
@@ -232,16 +240,16 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
         if self.scanner.enabled:
             return _status(E.COMMAND_DISALLOWED_ERROR)
         if not command.scan_types or command.own_address_type > 3 or any(t > 1 for t in command.scan_types):
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         for interval, window in zip(command.scan_intervals, command.scan_windows):
             if not 4 <= window <= interval:
-                return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+                return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         self.scanner.set_parameters(active=command.scan_types[0] == 1, own_address_type=command.own_address_type)
         return super().on_hci_le_set_extended_scan_parameters_command(command)
 
     def _enable_scan(self, enable: bool, extended: bool, filter_duplicates: int):
         if enable and self.scanner.active and self._needs_missing_random_address(self.scanner.own_address_type):
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         self.scanner.enable(enable, extended=extended, filter_duplicates=bool(filter_duplicates))
         self.le_scan_enable = enable
         return _status(E.SUCCESS)
@@ -306,9 +314,9 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
         if self.pending_le_connection is not None:
             return E.COMMAND_DISALLOWED_ERROR
         if command.initiator_filter_policy not in (0, 1) or command.own_address_type > 3:
-            return E.INVALID_HCI_COMMAND_PARAMETERS_ERROR
+            return E.INVALID_COMMAND_PARAMETERS_ERROR
         if self._needs_missing_random_address(command.own_address_type):
-            return E.INVALID_HCI_COMMAND_PARAMETERS_ERROR
+            return E.INVALID_COMMAND_PARAMETERS_ERROR
         if command.initiator_filter_policy == 0 and command.peer_address in self.le_connections:
             return E.CONNECTION_ALREADY_EXISTS_ERROR
         return connection_parameters_error(interval_min, interval_max, latency, timeout)
@@ -414,7 +422,7 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
             self._send_hci_command_status(E.UNKNOWN_CONNECTION_IDENTIFIER_ERROR, command.op_code)
             return None
         if command.reason not in _DISCONNECT_REASONS:
-            self._send_hci_command_status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR, command.op_code)
+            self._send_hci_command_status(E.INVALID_COMMAND_PARAMETERS_ERROR, command.op_code)
             return None
         if connection.terminating:
             self._send_hci_command_status(E.COMMAND_DISALLOWED_ERROR, command.op_code)
@@ -483,7 +491,7 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
             )
         if not (0x1B <= command.tx_octets <= 0xFB and 0x148 <= command.tx_time <= 0x4290):
             return hci.HCI_StatusAndConnectionHandleReturnParameters(
-                status=E.INVALID_HCI_COMMAND_PARAMETERS_ERROR, connection_handle=command.connection_handle
+                status=E.INVALID_COMMAND_PARAMETERS_ERROR, connection_handle=command.connection_handle
             )
         event = hci.HCI_LE_Data_Length_Change_Event(
             connection_handle=connection.handle,

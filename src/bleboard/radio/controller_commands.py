@@ -47,12 +47,12 @@ class AdvertisingCommands:
         if self.le_legacy_advertiser.enabled:
             return _status(E.COMMAND_DISALLOWED_ERROR)
         if command.advertising_type > _LegacyType.ADV_DIRECT_IND_LOW_DUTY or command.own_address_type > 3:
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         if command.advertising_type != _LegacyType.ADV_DIRECT_IND:  # high duty ignores the interval
             if not 0x20 <= command.advertising_interval_min <= command.advertising_interval_max <= 0x4000:
-                return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+                return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         if command.advertising_channel_map & 0x07 == 0:
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         return super().on_hci_le_set_advertising_parameters_command(command)
 
     def on_hci_le_set_advertising_enable_command(self, command):
@@ -63,7 +63,7 @@ class AdvertisingCommands:
         if advertiser.enabled:
             return _status(E.SUCCESS)
         if self._needs_missing_random_address(advertiser.own_address_type):
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         advertiser.start()
         return _status(E.SUCCESS)
 
@@ -77,7 +77,7 @@ class AdvertisingCommands:
 
     def on_hci_le_set_advertising_set_random_address_command(self, command):
         if command.advertising_handle > MAX_ADVERTISING_HANDLE:
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         advertising_set = self._advertising_set(command.advertising_handle)
         if advertising_set.enabled and advertising_set.properties & _Props.CONNECTABLE_ADVERTISING:
             return _status(E.COMMAND_DISALLOWED_ERROR)
@@ -91,24 +91,24 @@ class AdvertisingCommands:
         handle = command.advertising_handle
         props = int(command.advertising_event_properties)
         if handle > MAX_ADVERTISING_HANDLE or command.own_address_type > 3:
-            return refuse(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return refuse(E.INVALID_COMMAND_PARAMETERS_ERROR)
         existing = self.advertising_sets.get(handle)
         if existing is not None and existing.enabled:
             return refuse(E.COMMAND_DISALLOWED_ERROR)
         high_duty = bool(props & _Props.HIGH_DUTY_CYCLE_DIRECTED_CONNECTABLE_ADVERTISING)
         if props & _Props.USE_LEGACY_ADVERTISING_PDUS:
             if pdus.legacy_type_from_properties(props) is None:
-                return refuse(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+                return refuse(E.INVALID_COMMAND_PARAMETERS_ERROR)
             if existing is not None and (len(existing.data) > 31 or len(existing.scan_response_data) > 31):
-                return refuse(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+                return refuse(E.INVALID_COMMAND_PARAMETERS_ERROR)
         elif props & _Props.CONNECTABLE_ADVERTISING and props & _Props.SCANNABLE_ADVERTISING:
-            return refuse(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return refuse(E.INVALID_COMMAND_PARAMETERS_ERROR)
         if not high_duty and not (
             0x20 <= command.primary_advertising_interval_min <= command.primary_advertising_interval_max
         ):
-            return refuse(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return refuse(E.INVALID_COMMAND_PARAMETERS_ERROR)
         if command.primary_advertising_channel_map & 0x07 == 0:
-            return refuse(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return refuse(E.INVALID_COMMAND_PARAMETERS_ERROR)
         advertising_set = self._advertising_set(handle)
         advertising_set.parameters = command
         return hci.HCI_LE_Set_Extended_Advertising_Parameters_ReturnParameters(
@@ -128,12 +128,12 @@ class AdvertisingCommands:
             new = bytearray(old) + data
         limit = MAX_LEGACY_DATA if advertising_set.legacy else MAX_EXTENDED_DATA
         if len(new) > limit:
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         supported = _set_supports_scan_response(advertising_set) if scan_response else _set_supports_data(advertising_set)
         if new and not supported:
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         if advertising_set.legacy and command.operation not in (_Op.COMPLETE_DATA, _Op.UNCHANGED_DATA):
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         if scan_response:
             advertising_set.scan_response_data = new
         else:
@@ -156,7 +156,7 @@ class AdvertisingCommands:
                 advertising_set.stop()
             return _status(E.SUCCESS)
         if not handles:
-            return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         for handle in handles:
             advertising_set = self.advertising_sets.get(handle)
             if advertising_set is None:
@@ -166,7 +166,7 @@ class AdvertisingCommands:
             if advertising_set.random_address is None and self._needs_missing_random_address(
                 advertising_set.parameters.own_address_type
             ):
-                return _status(E.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+                return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
         for index, handle in enumerate(handles):
             durations = list(command.durations)
             max_events = list(command.max_extended_advertising_events)

@@ -9,7 +9,8 @@
   there, `ensure_default_radio()` starts `bleboard air --idle-exit 10`
   detached from the caller; several boards starting at once may each start
   one, the server's flock on `air.sock.lock` lets exactly one of them serve,
-  and the others exit quietly.  It exits 10 s after its last board left.
+  and the others exit quietly.  It exits 10 s after its last board left
+  ($BLEBOARD_AIR_IDLE_EXIT seconds if set).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bleboard.radio.errors import HCISpecError, HCITransportError
 
 ENV_AIR = "BLEBOARD_AIR"
 ENV_RUNTIME_DIR = "BLEBOARD_RUNTIME_DIR"
+ENV_IDLE_EXIT = "BLEBOARD_AIR_IDLE_EXIT"  # seconds the auto-started radio lingers (default 10)
 SOCKET_NAME = "air.sock"
 DEFAULT_IDLE_EXIT_S = 10
 START_TIMEOUT_S = 5.0
@@ -108,7 +110,7 @@ def _spawn_server(path: str) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "bleboard", "air",
         "--listen", "unix:" + path,
-        "--idle-exit", str(DEFAULT_IDLE_EXIT_S),
+        "--idle-exit", os.environ.get(ENV_IDLE_EXIT) or str(DEFAULT_IDLE_EXIT_S),
         "--auto",
     ]  # fmt: skip
     process = subprocess.Popen(

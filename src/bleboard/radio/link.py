@@ -85,6 +85,7 @@ class DataChannel:
         self._anchor = self._loop.time()
         self._timer: asyncio.Handle | None = None
         self.open = True
+        self.events = 0  # connection events that carried at least one PDU
         central.attach_channel(self, self.CENTRAL)
         peripheral.attach_channel(self, self.PERIPHERAL)
 
@@ -123,6 +124,7 @@ class DataChannel:
         """One connection event: deliver what was queued before it, central first."""
         self._timer = None
         counts = [len(queue) for queue in self._queues]
+        self.events += 1
         for side in (self.CENTRAL, self.PERIPHERAL):
             sender, receiver = self._ends[side], self._ends[1 - side]
             acknowledged = 0

@@ -81,10 +81,13 @@ class LocalRadio:
 
     `latency` is the connection event timing of the air: "board" (7.5 ms
     events, the default), "fast" (next loop iteration) or milliseconds.
+    `extended_advertising=False` gives Bluetooth 4.2-style controllers that
+    only know the legacy advertising and scanning commands.
     """
 
-    def __init__(self, latency="board"):
+    def __init__(self, latency="board", *, extended_advertising: bool = True):
         self.link = AirLink(latency)
+        self.extended_advertising = extended_advertising
         self._transports: set[LocalTransport] = set()
         self._names = itertools.count(1)
 
@@ -104,7 +107,7 @@ class LocalRadio:
         asyncio.get_running_loop()  # raises RuntimeError with a clear message when there is none
         if name is None:
             name = f"board{next(self._names)}"
-        controller = VirtualController(name, self.link)
+        controller = VirtualController(name, self.link, extended_advertising=self.extended_advertising)
         transport = LocalTransport(self, controller)
         self._transports.add(transport)
         return transport
