@@ -123,7 +123,7 @@ def test_program_can_still_put_its_own_dir_first(tmp_path):
 
 def _installed_origin(name):
     r = subprocess.run(
-        [sys.executable, "-c", "import %s as m; print(getattr(m, '__file__', None) or list(m.__path__)[0])" % name],
+        [sys.executable, "-c", "import importlib.machinery as m; print(m.PathFinder.find_spec(%r).origin)" % name],
         capture_output=True, text=True, env=clean_env(), cwd="/",
     )
     return r.stdout.strip() if r.returncode == 0 else None

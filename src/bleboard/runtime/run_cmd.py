@@ -18,7 +18,6 @@ imports `bluetooth`.
 """
 
 import argparse
-import io
 import logging
 import os
 import signal
@@ -83,7 +82,6 @@ def run(args):
     """Run the program in this process; returns its exit status (or _INTERRUPTED)."""
     verbose = args.verbose or os.environ.get("BLEBOARD_VERBOSE", "") not in ("", "0")
     _setup_logging(verbose)
-    _setup_stdio(args.unbuffered or bool(os.environ.get("PYTHONUNBUFFERED")))
     _export_radio_options(args, verbose)
 
     program = _load_program(args)
@@ -91,13 +89,17 @@ def run(args):
         return program
     source, filename, argv0, path0, reexec = program
 
-    from bleboard.runtime import compat, precedence, scheduler, session
+    from bleboard.runtime import compat, precedence, scheduler, session, stdio
+
+    stdio.setup_buffering(args.unbuffered or bool(os.environ.get("PYTHONUNBUFFERED")))
 
     precedence.install(path0)
     compat.install()
     cause = os.environ.pop("BLEBOARD_RESET_CAUSE", "")
     session.configure(reexec, int(cause) if cause.isdigit() else session.PWRON_RESET)
-    scheduler.default()  # now, on the main thread, so irq handlers run there
+    stdio.guard(scheduler.default())  # created now, on the main thread, so irq handlers run there
+    if verbose:
+        _LOG_HANDLER.setStream(sys.stderr)  # the guarded stream
     signal.signal(signal.SIGTERM, session.on_sigterm)
     sys.argv[:] = [argv0] + list(args.args)
     log.debug("running %s (sys.path[0]=%r)", filename, path0)
@@ -107,37 +109,17 @@ def run(args):
 # ---- set-up ------------------------------------------------------------------
 
 
+_LOG_HANDLER = logging.StreamHandler()
+
+
 def _setup_logging(verbose):
     if not verbose:
         return
     os.environ["BLEBOARD_VERBOSE"] = os.environ.get("BLEBOARD_VERBOSE") or "1"
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("bleboard: %(name)s: %(message)s"))
+    _LOG_HANDLER.setFormatter(logging.Formatter("bleboard: %(name)s: %(message)s"))
     root = logging.getLogger("bleboard")
-    root.addHandler(handler)
+    root.addHandler(_LOG_HANDLER)
     root.setLevel(logging.DEBUG)
-
-
-def _setup_stdio(unbuffered):
-    """Line-buffered stdout by default; -u/PYTHONUNBUFFERED: nothing buffered at all."""
-    out = sys.stdout
-    if out is None:
-        return
-    if not unbuffered:
-        try:
-            out.reconfigure(line_buffering=True)
-        except (AttributeError, ValueError):
-            pass
-        return
-    for name, fd in (("stdout", 1), ("stderr", 2)):
-        stream = getattr(sys, name)
-        if stream is None or isinstance(getattr(stream, "buffer", None), io.FileIO):
-            continue  # already unbuffered (the interpreter saw PYTHONUNBUFFERED)
-        stream.flush()
-        raw = io.FileIO(fd, "wb", closefd=False)
-        new = io.TextIOWrapper(raw, encoding=stream.encoding, errors=stream.errors, write_through=True)
-        setattr(sys, name, new)
-        setattr(sys, "__%s__" % name, new)
 
 
 def _export_radio_options(args, verbose):

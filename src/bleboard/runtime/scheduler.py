@@ -32,7 +32,9 @@ class Scheduler:
 
     def __init__(self, mode=None):
         self._queue = collections.deque()
-        self._lock = threading.Lock()
+        # Re-entrant: the wake-up signal handler may run drain() on the main thread
+        # while that same thread is inside call() holding the lock.
+        self._lock = threading.RLock()
         self._running = False  # a callback is being run (no re-entry)
         self._held = 0  # main thread is inside a bluetooth call
         self._signalled = False
@@ -186,7 +188,7 @@ class _Hold:
 
 
 _default = None
-_default_lock = threading.Lock()
+_default_lock = threading.RLock()
 
 
 def default():

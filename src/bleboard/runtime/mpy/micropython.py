@@ -6,6 +6,7 @@ order, while the program sleeps, waits or computes -- as on a board.  The
 memory-introspection functions answer with this process's numbers.
 """
 
+import collections
 import sys
 import threading
 
@@ -13,8 +14,9 @@ from bleboard.runtime import scheduler as _scheduler
 
 SCHEDULE_DEPTH = 8  # MICROPY_SCHEDULER_DEPTH of the common ports
 
-_lock = threading.Lock()
-_scheduled = 0  # schedule() calls not yet run
+# One token per schedule() not yet run.  A deque, because its append/pop are atomic:
+# the wake-up signal may run _run_scheduled on the main thread in the middle of schedule().
+_tokens = collections.deque()
 _heap_lock_depth = 0
 _opt_level = 0
 _kbd_intr = 3
@@ -27,18 +29,14 @@ def const(expr):
 
 def schedule(func, arg):
     """Run `func(arg)` soon on the main thread; RuntimeError when the queue is full."""
-    global _scheduled
-    with _lock:
-        if _scheduled >= SCHEDULE_DEPTH:
-            raise RuntimeError("schedule queue full")
-        _scheduled += 1
+    if len(_tokens) >= SCHEDULE_DEPTH:
+        raise RuntimeError("schedule queue full")
+    _tokens.append(None)
     _scheduler.default().call(_run_scheduled, func, arg)
 
 
 def _run_scheduled(func, arg):
-    global _scheduled
-    with _lock:
-        _scheduled -= 1
+    _tokens.pop()
     try:
         func(arg)
     except Exception as exc:  # noqa: BLE001 - printed, like mp_call_function_1_protected
