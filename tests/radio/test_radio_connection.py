@@ -1,0 +1,216 @@
+"""Connections on the virtual air: establishment, cancel, termination, ordered data, removal."""
+
+import asyncio
+
+import pytest
+from bumble import core, hci
+from bumble.device import AdvertisingType, ConnectionParametersPreferences
+from radio_helpers import advertise_legacy, host, run, wait_event
+
+from bleboard.radio import pdus
+from bleboard.radio.local import LocalRadio
+from bleboard.radio.transport import on_transport_lost
+
+E = hci.HCI_ErrorCode
+TEST_CID = 0x0070  # a dynamic-range CID used as a fixed channel by both test hosts
+
+
+async def connected_pair(radio, adv_type=AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE, **connect):
+    peripheral, central = await host(radio), await host(radio)
+    await advertise_legacy(peripheral, adv_type, b"\x02\x01\x06", target=central.random_address)
+    incoming = asyncio.ensure_future(wait_event(peripheral, "connection"))
+    outgoing = await central.connect(peripheral.random_address, **connect)
+    (peer_connection,) = await incoming
+    return central, peripheral, outgoing, peer_connection
+
+
+def disconnection(connection):
+    future = asyncio.get_running_loop().create_future()
+    connection.on("disconnection", lambda reason: future.done() or future.set_result(reason))
+    return future
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["legacy", "extended"])
+@pytest.mark.parametrize("side", ["central", "peripheral"])
+@run
+async def test_connect_then_disconnect_from_either_side(extended, side):
+    radio = LocalRadio("board", extended_advertising=extended)
+    central, peripheral, c_conn, p_conn = await connected_pair(radio)
+    assert c_conn.role == hci.Role.CENTRAL and p_conn.role == hci.Role.PERIPHERAL
+    assert c_conn.peer_address == peripheral.random_address
+    assert p_conn.peer_address == central.random_address
+    c_done, p_done = disconnection(c_conn), disconnection(p_conn)
+    local, remote = (c_conn, p_done) if side == "central" else (p_conn, c_done)
+    await local.disconnect(E.REMOTE_USER_TERMINATED_CONNECTION_ERROR)
+    assert await remote == E.REMOTE_USER_TERMINATED_CONNECTION_ERROR
+    assert await (c_done if side == "central" else p_done) == E.CONNECTION_TERMINATED_BY_LOCAL_HOST_ERROR
+
+
+@run
+async def test_connection_complete_carries_the_requested_parameters():
+    radio = LocalRadio("fast")
+    peripheral, central = await host(radio), await host(radio)
+    await advertise_legacy(peripheral, AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE)
+    at_peripheral = asyncio.ensure_future(wait_event(peripheral.host, "le_connection"))
+    at_central = asyncio.ensure_future(wait_event(central.host, "le_connection"))
+    prefs = ConnectionParametersPreferences(
+        connection_interval_min=30, connection_interval_max=50, max_latency=2, supervision_timeout=4000
+    )
+    await central.connect(peripheral.random_address, connection_parameters_preferences={hci.Phy.LE_1M: prefs})
+    for event in (await at_central, await at_peripheral):
+        interval, latency, timeout = event[-3:]
+        assert (interval, latency, timeout) == (24, 2, 400)
+
+
+@pytest.mark.parametrize(
+    "adv_type", [AdvertisingType.UNDIRECTED_SCANNABLE, AdvertisingType.UNDIRECTED], ids=lambda t: t.name
+)
+@run
+async def test_non_connectable_advertiser_cannot_be_connected_and_cancel_completes(adv_type):
+    radio = LocalRadio("fast")
+    peripheral, central = await host(radio), await host(radio)
+    await advertise_legacy(peripheral, adv_type, b"\x02\x01\x06")
+    failure = asyncio.ensure_future(wait_event(central.host, "connection_failure"))
+    # Long enough for several advertising events (20 ms); then Bumble cancels.
+    with pytest.raises(core.TimeoutError):
+        await central.connect(peripheral.random_address, timeout=0.2)
+    transport, address, status = await failure
+    assert status == E.UNKNOWN_CONNECTION_IDENTIFIER_ERROR
+    assert address == peripheral.random_address
+    assert not central.connections and not peripheral.connections
+
+
+@run
+async def test_cancel_of_a_pending_connection_to_nobody():
+    radio = LocalRadio("board")
+    central = await host(radio)
+    failure = asyncio.ensure_future(wait_event(central.host, "connection_failure"))
+    attempt = asyncio.ensure_future(central.connect(hci.Address("C1:23:45:67:89:AB")))
+    await asyncio.sleep(0)  # let the create connection command go out
+    while not central.is_le_connecting:
+        await asyncio.sleep(0.001)
+    await central.cancel_connection()
+    assert (await failure)[2] == E.UNKNOWN_CONNECTION_IDENTIFIER_ERROR
+    with pytest.raises(core.ConnectionError):
+        await attempt
+
+
+@run
+async def test_cancel_without_a_pending_connection_is_disallowed():
+    radio = LocalRadio("fast")
+    central = await host(radio)
+    with pytest.raises(hci.HCI_Error) as error:
+        await central.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+    assert error.value.error_code == E.COMMAND_DISALLOWED_ERROR
+
+
+@run
+async def test_directed_advertising_connects_only_its_target():
+    radio = LocalRadio("fast")
+    peripheral, target, intruder = await host(radio), await host(radio), await host(radio)
+    await advertise_legacy(peripheral, AdvertisingType.DIRECTED_CONNECTABLE_LOW_DUTY, target=target.random_address)
+    with pytest.raises(core.TimeoutError):
+        await intruder.connect(peripheral.random_address, timeout=0.2)
+    connection = await target.connect(peripheral.random_address, timeout=5)
+    assert connection.peer_address == peripheral.random_address
+
+
+@run
+async def test_connectable_advertising_stops_when_connected():
+    radio = LocalRadio("fast")
+    central, peripheral, _, _ = await connected_pair(radio)
+    controller = peripheral.transport.controller
+    assert not controller.is_advertising
+    another = await host(radio)
+    with pytest.raises(core.TimeoutError):
+        await another.connect(peripheral.random_address, timeout=0.2)
+
+
+def collect(device, sink):
+    device.l2cap_channel_manager.register_fixed_channel(TEST_CID, lambda handle, pdu: sink.append(bytes(pdu)))
+
+
+@pytest.mark.parametrize("latency", ["board", "fast", 2.0])
+@run
+async def test_acl_order_is_preserved_in_both_directions(latency):
+    radio = LocalRadio(latency)
+    central, peripheral, c_conn, p_conn = await connected_pair(radio)
+    at_central, at_peripheral = [], []
+    collect(central, at_central)
+    collect(peripheral, at_peripheral)
+    # Sizes cross the 251-byte HCI fragment boundary, so fragments interleave in the queues.
+    sizes = [1, 30, 247, 248, 251, 500, 1000, 7]
+    sent_c = [bytes([i & 0xFF]) * sizes[i % len(sizes)] + i.to_bytes(2, "little") for i in range(40)]
+    sent_p = [bytes([(i * 7) & 0xFF]) * sizes[(i + 3) % len(sizes)] + i.to_bytes(2, "little") for i in range(40)]
+    for a, b in zip(sent_c, sent_p):
+        c_conn.send_l2cap_pdu(TEST_CID, a)
+        p_conn.send_l2cap_pdu(TEST_CID, b)
+    while len(at_peripheral) < len(sent_c) or len(at_central) < len(sent_p):
+        await asyncio.sleep(0.005)
+    assert at_peripheral == sent_c
+    assert at_central == sent_p
+
+
+@run
+async def test_several_pdus_go_in_one_connection_event():
+    radio = LocalRadio(50.0)  # ms per event: everything below is queued well within one
+    central, peripheral, c_conn, _ = await connected_pair(radio)
+    received = []
+    collect(peripheral, received)
+    air_connection = central.transport.controller.find_le_connection_by_handle(c_conn.handle)
+    channel = air_connection.channel
+    before = channel.events
+    frames = [len(b"x%d" % i).to_bytes(2, "little") + TEST_CID.to_bytes(2, "little") + b"x%d" % i for i in range(6)]
+    for frame in frames:  # queued synchronously: necessarily before the next event
+        assert channel.send(air_connection, pdus.DataPdu(start=True, payload=frame))
+    while len(received) < 6:
+        await asyncio.sleep(0.005)
+    assert received == [frame[4:] for frame in frames]
+    assert channel.events == before + 1
+
+
+@run
+async def test_data_queued_before_disconnect_is_delivered_first():
+    radio = LocalRadio("board")
+    central, peripheral, c_conn, p_conn = await connected_pair(radio)
+    received, order = [], []
+    collect(peripheral, received)
+    p_conn.on("disconnection", lambda reason: order.append(("disconnected", len(received))))
+    done = disconnection(p_conn)
+    for i in range(5):  # 10 HCI fragments, within the host's 16 buffer credits: sent at once
+        c_conn.send_l2cap_pdu(TEST_CID, bytes([i]) * 300)
+    await c_conn.disconnect()
+    await done
+    assert order == [("disconnected", 5)]
+
+
+@run
+async def test_removed_controller_times_out_its_peers_and_stops_advertising():
+    radio = LocalRadio("board")
+    central, peripheral, _, p_conn = await connected_pair(radio)
+    bystander = await host(radio)
+    await advertise_legacy(bystander, AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE)
+    # The bystander's host goes away (process killed): its transport closes.
+    bystander_controller = bystander.transport.controller
+    peer_lost = disconnection(p_conn)
+    await central.transport.close()  # the central's host went away
+    assert await peer_lost == E.CONNECTION_TIMEOUT_ERROR
+    await bystander.transport.close()
+    assert not bystander_controller.is_advertising
+    assert bystander_controller not in radio.controllers
+
+
+@run
+async def test_radio_close_tells_every_host_its_transport_is_lost():
+    radio = LocalRadio("fast")
+    a, b = await host(radio), await host(radio)
+    lost = []
+    on_transport_lost(a.transport, lambda: lost.append("a"))
+    cancel = on_transport_lost(b.transport, lambda: lost.append("b"))
+    cancel()
+    radio.close()
+    await a.transport.source.terminated
+    await b.transport.source.terminated
+    await asyncio.sleep(0)
+    assert lost == ["a"]
+    assert radio.controllers == []
