@@ -41,7 +41,7 @@ def test_failure_exit_one_and_results_json(data, tmp_path):
 
 
 def test_timeout_option(data):
-    out = bleboard_test("-i", "cpython", "-i", "cpython", "--timeout", "1.5", str(data / "silent_setup.py"))
+    out = bleboard_test("-i", "cpython", "-i", "cpython", "--timeout", "2", str(data / "silent_setup.py"))
     assert out.returncode == 1
     assert "+TIMEOUT\n" in out.stdout
 

@@ -18,8 +18,14 @@ def specs(*texts):
 
 @pytest.fixture
 def runner():
-    out = io.StringIO()
-    with Runner(out=out, timeout=SHORT) as r:
+    with Runner(out=io.StringIO()) as r:
+        yield r
+
+
+@pytest.fixture
+def impatient():
+    """A runner for tests that provoke a TIMEOUT, so they need not wait the default 10 s."""
+    with Runner(out=io.StringIO(), timeout=SHORT) as r:
         yield r
 
 
@@ -68,8 +74,8 @@ def test_traceback_fails_with_diff(runner, data):
     assert diff.startswith("--- %s.exp\n+++ " % (data / "traceback.py"))
 
 
-def test_silent_instance_times_out_and_everything_is_killed(runner, data):
-    result = run(runner, data / "silent.py")
+def test_silent_instance_times_out_and_everything_is_killed(impatient, data):
+    result = run(impatient, data / "silent.py")
     assert result.verdict == "fail"
     lines = result.output.splitlines()
     assert lines[:3] == ["--- instance0 ---", "zero done", "--- instance1 ---"]
@@ -80,8 +86,8 @@ def test_silent_instance_times_out_and_everything_is_killed(runner, data):
         assert not alive(pid)
 
 
-def test_silence_before_next_stops_start_up(runner, data):
-    result = run(runner, data / "silent_setup.py")
+def test_silence_before_next_stops_start_up(impatient, data):
+    result = run(impatient, data / "silent_setup.py")
     assert result.verdict == "fail"
     assert result.output == "--- instance0 ---\nzero starting\nTIMEOUT\n--- instance1 ---\n\n"
     assert len(result.pids) == 1 and not alive(result.pids[0])
@@ -93,9 +99,9 @@ def test_exec_instance_with_own_environment(runner, data, wrapper):
     assert result.names == ["py-wrapper.sh", InstanceSpec("cpython").name]
 
 
-def test_exec_wrapper_grandchildren_are_killed(runner, data, wrapper):
+def test_exec_wrapper_grandchildren_are_killed(impatient, data, wrapper):
     # The instance process is the shell; the Python running the test is its child.
-    result = run(runner, data / "silent.py", "cpython", "exec:" + wrapper)
+    result = run(impatient, data / "silent.py", "cpython", "exec:" + wrapper)
     assert "TIMEOUT" in result.output
     pids = [int(p) for p in result.output.splitlines()[3].split()[1:]]
     assert pids[0] != result.pids[1]

@@ -19,7 +19,7 @@ import time
 
 LATENCIES = ("board", "fast")  # or a number of milliseconds per connection event
 START_TIMEOUT = 20.0  # seconds for the server to create its socket
-IDLE_EXIT = 5.0  # seconds the server outlives its last client (the runner's keep-alive)
+IDLE_EXIT = 2.0  # seconds the server outlives its last client (the runner's keep-alive)
 
 
 def latency_arg(text):
