@@ -96,7 +96,7 @@ def run(args):
     precedence.install(path0)
     compat.install()
     cause = os.environ.pop("BLEBOARD_RESET_CAUSE", "")
-    session.configure(reexec, int(cause) if cause.isdigit() else session.PWRON_RESET)
+    session.configure(reexec + list(args.args), int(cause) if cause.isdigit() else session.PWRON_RESET)
     stdio.guard(scheduler.default())  # created now, on the main thread, so irq handlers run there
     if verbose:
         _LOG_HANDLER.setStream(sys.stderr)  # the guarded stream
