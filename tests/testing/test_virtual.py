@@ -3,6 +3,7 @@
 import importlib.util
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,8 +28,12 @@ def test_virtual_boards_on_private_radio(data):
         radio = runner._radio
         sock, pid = radio.addr[len("unix:") :], radio.pid
         assert os.path.exists(sock) and alive(pid)
+        os.kill(pid, signal.SIGKILL)  # a radio that dies is replaced for the next test
+        radio._proc.wait(timeout=30)
         environment = runner.run_test(str(data / "env.py"), [InstanceSpec("virtual"), InstanceSpec("virtual,TAG=b")])
         assert "--- instance1 ---\nTAG b False False\n" in environment.output
+        assert runner._radio.pid != pid
+        sock, pid = runner._radio.addr[len("unix:") :], runner._radio.pid
     assert not alive(pid) and not os.path.exists(sock)
 
 

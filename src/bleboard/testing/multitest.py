@@ -210,6 +210,9 @@ class Runner:
             return self.radio_addr
         if self._radio is None and not any(spec.needs_radio for spec in specs):
             return None
+        if self._radio is not None and not self._radio.running:
+            self._radio.stop()  # it died (between tests, or killed by hand): a fresh one for the next test
+            self._radio = None
         if self._radio is None:
             self._radio = PrivateRadio(self.latency)
             self._radio.start()

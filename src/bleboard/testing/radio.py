@@ -82,6 +82,10 @@ class PrivateRadio:
         return self.addr
 
     @property
+    def running(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def pid(self):
         return self._proc.pid if self._proc else None
 
