@@ -2,6 +2,7 @@
 
 import io
 import shutil
+import sys
 
 import pytest
 
@@ -191,3 +192,18 @@ def test_exited_instance_is_finished_though_its_child_holds_the_pipe(runner, dat
     assert lines[:4] == ["--- instance0 ---", "zero done", "--- instance1 ---", lines[3]]
     child = int(lines[3].split()[1])
     assert len(lines) == 4 and not alive(child)
+
+
+@pytest.mark.parametrize(
+    "kinds, expected",
+    [
+        (("cpython", "cpython"), "unix:/given 1|unix:/given 1"),
+        (("virtual,A=1", "cpython,A=1"), "unix:/given None|None None"),
+        (("virtual", "exec:%s" % sys.executable), "unix:/given 1|unix:/given 1"),
+    ],
+)
+def test_radio_address_reaches_instances(data, kinds, expected):
+    with Runner(radio="unix:/given", out=io.StringIO()) as r:
+        result = r.run_test(str(data / "air_env.py"), specs(*kinds))
+    lines = result.output.splitlines()
+    assert [lines[1], lines[3]] == expected.split("|")
