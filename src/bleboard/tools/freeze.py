@@ -126,7 +126,8 @@ def build(out, manifest_path=None, arch=None, opt=0, version=None, missing_ok=Tr
         first = mpy_header(jobs[0][2]) if jobs else None
         index = {
             "format": 1,
-            "mpy_version": f"{first['version']}.{first['sub_version']}" if first else None,
+            # bytecode-only .mpy files carry the major version only (any 6.x firmware loads them)
+            "mpy_version": str(first["version"]) if first else None,
             "micropython": version,
             "arch": arch,
             "opt": opt,

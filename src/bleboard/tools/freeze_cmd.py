@@ -30,6 +30,6 @@ def main(args):
         print(f"bleboard freeze: {e}", file=sys.stderr)
         return 1
     size = sum(f["size"] for f in index["files"].values())
-    print(f"{len(index['files'])} files, {size} bytes of .mpy (mpy v{index['mpy_version']}, "
+    print(f"{len(index['files'])} files, {size} bytes of .mpy (.mpy v{index['mpy_version']}, "
           f"arch {index['arch'] or 'any'}) in {args.out}")
     return 0

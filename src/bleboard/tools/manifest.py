@@ -38,6 +38,7 @@ class Manifest:
         self.metadata = {}
         self._dirs = []
         self._opts = []
+        self._visited = set()  # each manifest is read once, however often it is included
 
     # --- reading ---
 
@@ -45,11 +46,14 @@ class Manifest:
         path = os.path.abspath(path)
         if os.path.isdir(path) or not path.endswith(".py"):
             path = os.path.join(path, "manifest.py")
+        if path in self._visited:
+            return self
         if not os.path.isfile(path):
             if self.missing_ok:
                 self.missing.append(path)
                 return
             raise ManifestError(f"manifest {path} does not exist")
+        self._visited.add(path)
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
         self._dirs.append(os.path.dirname(path))
@@ -139,8 +143,11 @@ class Manifest:
                 return
             raise ManifestError(f"manifest names {source}, which does not exist")
         target = target.replace(os.sep, "/")
-        if any(t == target for _, t, _ in self.files):
-            raise ManifestError(f"{target} is frozen twice")
+        for src, t, _ in self.files:
+            if t == target:
+                if src == source:
+                    return
+                raise ManifestError(f"{target} is frozen twice, from {src} and {source}")
         self.files.append((source, target, opt))
 
 
