@@ -124,7 +124,7 @@ def _start_and_wait_ready(code, **kw):
 
 
 def test_sigterm_ends_sleeping_program_promptly():
-    code = "import time\nprint('ready')\ntry:\n    time.sleep(60)\nfinally:\n    print('unwound')\n"
+    code = "import time\ntry:\n    print('ready')\n    time.sleep(60)\nfinally:\n    print('unwound')\n"
     proc = _start_and_wait_ready(code)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=10)  # the program would sleep 60 s

@@ -139,3 +139,33 @@ def test_asyncio_sleep_ms_and_wait_for_ms():
             await compat.sleep_ms(0.5)
 
     asyncio.run(main())
+
+
+def test_sys_and_gc_extensions_on_board():
+    code = (
+        "import sys, gc, io\n"
+        "try:\n"
+        "    1/0\n"
+        "except Exception as e:\n"
+        "    sys.print_exception(e)\n"
+        "    buf = io.StringIO()\n"
+        "    sys.print_exception(e, buf)\n"
+        "    print(buf.getvalue().splitlines()[-1])\n"
+        "print(gc.mem_free() > 0, gc.mem_alloc() > 0, gc.threshold(), gc.threshold(4096), gc.threshold())\n"
+    )
+    r = run_board("-c", code)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"  # to stdout, as MicroPython
+    assert lines[-2:] == ["ZeroDivisionError: division by zero", "True True -1 None 4096"]
+
+
+def test_u_module_aliases_on_board(tmp_path):
+    (tmp_path / "ujson.py").write_text("MINE = True\n")
+    code = (
+        "import ustruct, struct, utime, time, uasyncio, asyncio, umachine, machine, uos, os, ujson\n"
+        "print(ustruct is struct, utime is time, uasyncio is asyncio, umachine is machine, uos is os)\n"
+        "print(hasattr(utime, 'ticks_ms'), hasattr(uasyncio, 'ThreadSafeFlag'), getattr(ujson, 'MINE', False))\n"
+    )
+    r = run_board("-c", code, cwd=tmp_path)
+    assert r.stdout == "True True True True True\nTrue True True\n", r.stderr

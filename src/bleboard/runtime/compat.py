@@ -1,8 +1,9 @@
 """Give CPython's `time` and `asyncio` the MicroPython extensions programs use.
 
 MicroPython programs call `time.sleep_ms`, `time.ticks_diff`,
-`asyncio.sleep_ms`, `asyncio.ThreadSafeFlag` ... on the standard module
-names, so we add those attributes to the real modules (nothing is replaced).
+`asyncio.sleep_ms`, `asyncio.ThreadSafeFlag`, `sys.print_exception`,
+`gc.mem_free` ... on the standard module names, so we add those attributes to
+the real modules (nothing that exists is replaced).
 `install()` is idempotent and cheap: `asyncio` is patched when it is first
 imported, so a program that never uses it does not pay for importing it.
 
@@ -10,6 +11,7 @@ Plain Python programs (aioble on CPython) may call `install()` too, or import
 `ThreadSafeFlag` from here.
 """
 
+import gc
 import importlib.abc
 import sys
 import threading
@@ -33,10 +35,68 @@ def install():
         _installed = True
         for name in ticks.NAMES:
             setattr(time, name, getattr(ticks, name))
+        _add(sys, "print_exception", print_exception)
+        _add(gc, "mem_free", mem_free)
+        _add(gc, "mem_alloc", mem_alloc)
+        _add(gc, "threshold", threshold)
         if "asyncio" in sys.modules:
             _patch_asyncio(sys.modules["asyncio"])
         else:
             sys.meta_path.insert(0, _AsyncioHook())
+
+
+def _add(module, name, value):
+    if not hasattr(module, name):
+        setattr(module, name, value)
+
+
+# ---- sys and gc ------------------------------------------------------------
+
+
+def print_exception(exc, file=None):
+    """`sys.print_exception(exc, file=sys.stdout)`: the traceback, to stdout by default."""
+    import traceback
+
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stdout if file is None else file)
+
+
+def _meminfo(field):
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def mem_free():
+    """Bytes the host could still give us (MemAvailable): a board's heap is never this big."""
+    return _meminfo("MemAvailable")
+
+
+def mem_alloc():
+    """Bytes this process has in use (resident set)."""
+    try:
+        import os
+
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_threshold = -1
+
+
+def threshold(amount=None):
+    """`gc.threshold([amount])`: recorded; CPython's collector has its own policy."""
+    global _threshold
+    if amount is None:
+        return _threshold
+    _threshold = ticks._int_arg(amount, "amount")
+    return None
 
 
 # ---- asyncio ------------------------------------------------------------

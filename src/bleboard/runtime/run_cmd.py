@@ -89,11 +89,12 @@ def run(args):
         return program
     source, filename, argv0, path0, reexec = program
 
-    from bleboard.runtime import compat, precedence, scheduler, session, stdio
+    from bleboard.runtime import aliases, compat, precedence, scheduler, session, stdio
 
     stdio.setup_buffering(args.unbuffered or bool(os.environ.get("PYTHONUNBUFFERED")))
 
     precedence.install(path0)
+    aliases.install()
     compat.install()
     cause = os.environ.pop("BLEBOARD_RESET_CAUSE", "")
     session.configure(reexec + list(args.args), int(cause) if cause.isdigit() else session.PWRON_RESET)

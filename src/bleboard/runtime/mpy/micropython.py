@@ -48,16 +48,6 @@ def _run_scheduled(func, arg):
 # ---- memory and interpreter introspection --------------------------------
 
 
-def _rss_bytes():
-    try:
-        with open("/proc/self/statm") as f:
-            import os
-
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def stack_use():
     """Approximate stack in use, in bytes (Python frames times a typical frame size)."""
     depth = 0
@@ -70,7 +60,9 @@ def stack_use():
 
 def mem_info(verbose=None):
     """Print stack and heap usage (the heap is this process's resident memory)."""
-    used = _rss_bytes()
+    from bleboard.runtime.compat import mem_alloc
+
+    used = mem_alloc()
     limit = sys.getrecursionlimit() * 256
     print("stack: %d out of %d" % (stack_use(), limit))
     print("GC: total: %d, used: %d, free: %d" % (used, used, 0))
