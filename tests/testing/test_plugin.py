@@ -4,12 +4,14 @@ import shutil
 
 import pytest
 
+from bleboard.testing.instance import InstanceSpec
+
 
 @pytest.fixture
 def project(pytester, data):
     """A test tree holding a passing, a failing and a skipping multitest, plus look-alikes."""
-    multi = pytester.mkdir("multi")
-    for name in ("set_next", "traceback", "skip"):
+    multi = pytester.mkdir("data")  # protocol.py checks its directory name
+    for name in ("set_next", "traceback", "skip", "protocol"):
         shutil.copy(data / (name + ".py"), multi / (name + ".py"))
         shutil.copy(data / (name + ".py.exp"), multi / (name + ".py.exp"))
     # no .exp: not collected
@@ -23,18 +25,21 @@ def project(pytester, data):
 def test_collects_only_multitests(project):
     result = project.runpytest("--collect-only", "-q")
     assert sorted(l for l in result.outlines if "::" in l) == [
-        "multi/set_next.py::multitest",
-        "multi/skip.py::multitest",
-        "multi/traceback.py::multitest",
+        "data/protocol.py::multitest",
+        "data/set_next.py::multitest",
+        "data/skip.py::multitest",
+        "data/traceback.py::multitest",
     ]
 
 
 def test_outcomes_and_failure_diff(project):
     result = project.runpytest("--multitest-instance", "cpython", "--multitest-instance", "cpython", "-rs")
-    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
     text = result.stdout.str()
     assert "output differs from traceback.py.exp" in text
     assert "### DIFF ###" in text and "+ValueError: instance1 broke" in text
+    assert "### TRACE ###" in text and "instance1 %s: one before" % InstanceSpec("cpython").name in text
+    result.stdout.fnmatch_lines(["*= multitest metrics =*", "protocol.py: throughput 42"])
     assert "test printed SKIP" in text
 
 

@@ -34,8 +34,9 @@ def result_string(outputs):
 class TestResult:
     """What one run of one test file on one ordering of instances produced."""
 
-    def __init__(self, path, names, output, expected, skipped, metrics, pids):
+    def __init__(self, path, names, output, expected, skipped, metrics, pids, trace=""):
         self.path = path
+        self.trace = trace  # every line as it arrived, timestamped (what -c prints live)
         self.names = names  # display name of each instance, in index order
         self.output = output
         self.expected = expected
@@ -78,10 +79,13 @@ class _Run:
         self.skipped = False
         self.error = False
         self.t0 = time.monotonic()
+        self.traced = []
 
     def trace(self, idx, text):
+        line = "%8.3f instance%d %s: %s\n" % (time.monotonic() - self.t0, idx, self.specs[idx].name, text)
+        self.traced.append(line)
         if self.runner.trace:
-            self.runner.write("%8.3f instance%d %s: %s\n" % (time.monotonic() - self.t0, idx, self.specs[idx].name, text))
+            self.runner.write(line)
 
     def execute(self):
         try:
@@ -248,7 +252,8 @@ class Runner:
             truth = _Run(self, path, source, [InstanceSpec("cpython")] * count)
             expected = result_string(truth.execute())
         pids = [inst.pid for inst in run.instances]
-        return TestResult(path, [s.name for s in specs], output, expected, run.skipped, run.metrics, pids)
+        names = [s.name for s in specs]
+        return TestResult(path, names, output, expected, run.skipped, run.metrics, pids, "".join(run.traced))
 
     def run_and_report(self, path, specs):
         """Run one test and print its console line, output, failure blocks and metrics."""

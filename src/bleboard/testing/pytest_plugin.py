@@ -17,6 +17,7 @@ from bleboard.testing.script import count_instances
 
 _RUNNER = pytest.StashKey()
 _SPECS = pytest.StashKey()
+_METRICS = pytest.StashKey()
 
 
 def pytest_addoption(parser):
@@ -45,6 +46,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     try:
         config.stash[_SPECS] = [InstanceSpec(text) for text in config.getoption("multitest_instance")]
+        config.stash[_METRICS] = []
     except InstanceError as exc:
         raise pytest.UsageError("--multitest-instance: %s" % exc) from None
 
@@ -54,6 +56,14 @@ def pytest_unconfigure(config):
     if runner is not None:
         runner.close()
         del config.stash[_RUNNER]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    metrics = config.stash.get(_METRICS, None)
+    if metrics:
+        terminalreporter.section("multitest metrics")
+        for line in metrics:
+            terminalreporter.write_line(line)
 
 
 def _runner(config):
@@ -118,6 +128,9 @@ class MultitestFailed(Exception):
 class MultitestItem(pytest.Item):
     def runtest(self):
         result = _runner(self.config).run_test(str(self.path), self.config.stash[_SPECS])
+        for metric in result.metrics:
+            self.user_properties.append(("metric", metric))
+            self.config.stash[_METRICS].append("%s: %s" % (self.path.name, metric))
         if result.verdict == "skip":
             pytest.skip("test printed SKIP on %s" % result.instances)
         if result.verdict == "fail":
@@ -126,11 +139,12 @@ class MultitestItem(pytest.Item):
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, MultitestFailed):
             result = excinfo.value.result
-            return "multitest %s on %s: output differs from %s.exp\n%s" % (
+            return "multitest %s on %s: output differs from %s.exp\n%s### TRACE ###\n%s" % (
                 self.path.name,
                 result.instances,
                 self.path.name,
                 result.failure_report(),
+                result.trace,
             )
         return super().repr_failure(excinfo)
 
