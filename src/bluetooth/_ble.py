@@ -244,9 +244,7 @@ class BLE:
             self._adv_data = _args.to_bytes(adv_data, "adv_data")
         if resp_data is not None:
             self._resp_data = _args.to_bytes(resp_data, "resp_data")
-        limit = 251 if extended or extended is None else 31
-        if extended is None and (len(self._adv_data) > 31 or len(self._resp_data) > 31):
-            extended = True
+        limit = 251 if extended else 31
         if len(self._adv_data) > limit or len(self._resp_data) > limit:
             raise oserror(EINVAL, "advertising data longer than %d bytes" % limit)
         options = {"scannable": scannable, "anonymous": bool(anonymous), "extended": bool(extended),

@@ -31,9 +31,10 @@ class UUID:
 
     __slots__ = ("_le",)
 
-    def __init__(self, value, *extra, **kw):
-        if extra or kw:
+    def __init__(self, *args, **kw):
+        if len(args) != 1 or kw:
             raise TypeError("UUID takes exactly one positional argument")
+        value = args[0]
         if isinstance(value, int) and not isinstance(value, bool):
             if value > 0xFFFF:
                 raise ValueError("invalid UUID")

@@ -24,6 +24,7 @@ from bluetooth._uuid import UUID
 
 log = logging.getLogger("bleboard.port")
 
+_SERVER_INITIATED = (att.Opcode.ATT_HANDLE_VALUE_NOTIFICATION, att.Opcode.ATT_HANDLE_VALUE_INDICATION)
 STATUS_ENOTCONN = 7
 STATUS_TIMEOUT = 13
 MAX_QUEUED = 64  # procedures and commands waiting per connection before ENOMEM
@@ -57,15 +58,33 @@ class GattClient:
     def attach(self, link):
         link.queue = collections.deque()
         link.worker = None
+        link.response_arrived = False
+        link.held_values = []
         client = link.connection.gatt_client
         client.on_att_handle_value_notification = lambda pdu: self._on_value(link, pdu, False)
         client.on_att_handle_value_indication = lambda pdu: self._on_value(link, pdu, True)
+        receive = client.on_gatt_pdu
 
+        def on_gatt_pdu(pdu):
+            if pdu.op_code & 1 and pdu.op_code not in _SERVER_INITIATED:
+                link.response_arrived = True
+            receive(pdu)
+
+        client.on_gatt_pdu = on_gatt_pdu
+
+    # A response wakes our procedure a few loop steps later, but a notification that arrived
+    # after it on the link is handled at once. To keep the link's order in the events (the
+    # DONE of a write before a notification sent after it, spec §5.4 rule 5), values that
+    # arrive behind a not-yet-reported response wait until the procedure has reported.
     def _on_value(self, link, pdu, indication):
         if link.closed:
             return
         event = ev.IRQ_GATTC_INDICATE if indication else ev.IRQ_GATTC_NOTIFY
-        self.port.sink.post(event, (link.handle, pdu.attribute_handle, bytes(pdu.attribute_value)))
+        data = (link.handle, pdu.attribute_handle, bytes(pdu.attribute_value))
+        if link.response_arrived or link.held_values:
+            link.held_values.append((event, data))
+        else:
+            self.port.sink.post(event, data)
         if indication:
             link.connection.gatt_client.send_confirmation(att.ATT_Handle_Value_Confirmation())
 
@@ -115,6 +134,7 @@ class GattClient:
                 if link.closed:
                     return
                 self._finish(link, proc, status)
+                self._reported(link)
                 if link.queue and link.queue[0] is proc:
                     link.queue.popleft()
         finally:
@@ -138,7 +158,15 @@ class GattClient:
                 self._finish(link, proc, STATUS_ENOTCONN)
             proc.finished = True
 
+    def _reported(self, link):
+        """The last response's events are out: release values that arrived after it."""
+        link.response_arrived = False
+        held, link.held_values = link.held_values, []
+        for event, data in held:
+            self._post(link, event, data)
+
     async def _request(self, link, pdu):
+        self._reported(link)
         return await link.connection.gatt_client.send_request(pdu)
 
     def _post(self, link, event, data):

@@ -159,10 +159,46 @@ class GattServer:
         if flags & authenticated_flag and not connection.authenticated:
             raise att.ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION)
 
+    # ---- response ordering --------------------------------------------------
+    # A client's request is answered only after the application's irq has run. Anything the
+    # application sends on that link meanwhile (a notification from its main loop, say) must
+    # leave after the response, as on a board where the stack answers inside the irq
+    # (spec §5.4 rule 5). So sends wait behind pending responses.
+    def _hold(self, connection):
+        link = self.port.links.get(connection.handle)
+        if link is not None:
+            link.responses_pending += 1
+        return link
+
+    def _release(self, link):
+        if link is None:
+            return
+        link.responses_pending -= 1
+        if not link.responses_pending and link.deferred:
+            # Runs after the current step, i.e. after Bumble has sent the response.
+            asyncio.get_running_loop().call_soon(self._flush, link)
+
+    def _flush(self, link):
+        while link.deferred and not link.responses_pending:
+            link.deferred.pop(0)()
+
+    def gate(self, link, send):
+        if link.responses_pending or link.deferred:
+            link.deferred.append(send)
+        else:
+            send()
+
     async def _remote_read(self, connection, attribute):
         flags = attribute.mp_flags
         self._check(connection, flags, FLAG_READ, FLAG_READ_ENCRYPTED, FLAG_READ_AUTHENTICATED,
                     ATT_READ_NOT_PERMITTED)
+        link = self._hold(connection)
+        try:
+            return await self._read_through_application(connection, attribute)
+        finally:
+            self._release(link)
+
+    async def _read_through_application(self, connection, attribute):
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
 
@@ -185,6 +221,13 @@ class GattServer:
                     FLAG_WRITE_AUTHENTICATED, ATT_WRITE_NOT_PERMITTED)
         if not self.port.sink.length_ok(attribute.handle, len(value)):
             raise att.ATT_Error(ATT_INVALID_ATTRIBUTE_LENGTH)
+        link = self._hold(connection)
+        try:
+            await self._write_through_application(connection, attribute, value)
+        finally:
+            self._release(link)
+
+    async def _write_through_application(self, connection, attribute, value):
         loop = asyncio.get_running_loop()
         handled = loop.create_future()
         self.port.sink.remote_write(
@@ -200,6 +243,9 @@ class GattServer:
     # ---- notifications and indications -----------------------------------
     def notify(self, link, value_handle, data):
         if link.closed:
+            return
+        if link.responses_pending or link.deferred:
+            link.deferred.append(lambda: self.notify(link, value_handle, data))
             return
         connection = link.connection
         payload = bytes(data[: connection.att_mtu - 3])
@@ -235,7 +281,10 @@ class GattServer:
                 self.notify(link, value_handle, data)
             elif cccd & 2:
                 link.indications += 1
-                asyncio.ensure_future(self.indicate(link, value_handle, data))
+                self.start_indication(link, value_handle, data)
+
+    def start_indication(self, link, value_handle, data):
+        self.gate(link, lambda: asyncio.ensure_future(self.indicate(link, value_handle, data)))
 
     def get_cccd(self, link, value_handle):
         subscribers = self.device.gatt_server.subscribers.get(link.connection, {})

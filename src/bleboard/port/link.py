@@ -18,6 +18,8 @@ class Link:
         self.closed = False
         self.procedures = []  # pending GATT client procedures (gattc.py)
         self.indications = 0  # indications queued or in flight (gatts.py)
+        self.responses_pending = 0  # client requests waiting for the application's irq
+        self.deferred = []  # sends held back until those responses have left
 
     async def disconnect(self):
         if self.closed:

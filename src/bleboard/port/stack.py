@@ -247,7 +247,7 @@ class BumblePort:
         if link.indications >= MAX_QUEUED_INDICATIONS:
             raise PortError(ENOMEM, "too many indications queued")
         link.indications += 1
-        self.rl.spawn(self.gatts.indicate(link, value_handle, data))
+        self.rl.call_soon(self.gatts.start_indication, link, value_handle, data)
 
     def send_update(self, value_handle, data):
         self.rl.call_soon(self.gatts.send_update, value_handle, data)
