@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import stat
@@ -146,8 +148,36 @@ def ensure_default_radio(timeout: float = START_TIMEOUT_S) -> str:
     parse_air_address(address)  # a too-long socket path is reported here, clearly
     if answers(address):
         return address
-    process = _spawn_server(path)
     deadline = time.monotonic() + timeout
+    # Boards starting together take turns: the first starts the server, the
+    # others find it answering.  (The server's own lock is the second line.)
+    with _spawn_lock(path + ".spawn", deadline):
+        if answers(address):
+            return address
+        return _start_and_wait(path, address, deadline, timeout)
+
+
+@contextlib.contextmanager
+def _spawn_lock(lock_path: str, deadline: float):
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise HCITransportError(f"timed out waiting for another board to start the radio ({lock_path})")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _start_and_wait(path: str, address: str, deadline: float, timeout: float) -> str:
+    process = _spawn_server(path)
     delay = 0.005
     while True:
         if answers(address):
