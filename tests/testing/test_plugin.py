@@ -7,6 +7,10 @@ import pytest
 from bleboard.testing.instance import InstanceSpec
 
 
+# Plugins the inner runs do not need; hypothesis alone costs seconds per inner run.
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:cacheprovider")
+
+
 @pytest.fixture
 def project(pytester, data):
     """A test tree holding a passing, a failing and a skipping multitest, plus look-alikes."""
@@ -23,7 +27,7 @@ def project(pytester, data):
 
 
 def test_collects_only_multitests(project):
-    result = project.runpytest("--collect-only", "-q")
+    result = project.runpytest(*QUIET, "--collect-only", "-q")
     assert sorted(l for l in result.outlines if "::" in l) == [
         "data/protocol.py::multitest",
         "data/set_next.py::multitest",
@@ -33,7 +37,7 @@ def test_collects_only_multitests(project):
 
 
 def test_outcomes_and_failure_diff(project):
-    result = project.runpytest("--multitest-instance", "cpython", "--multitest-instance", "cpython", "-rs")
+    result = project.runpytest(*QUIET, "--multitest-instance", "cpython", "--multitest-instance", "cpython", "-rs")
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     text = result.stdout.str()
     assert "output differs from traceback.py.exp" in text
@@ -44,7 +48,7 @@ def test_outcomes_and_failure_diff(project):
 
 
 def test_bad_instance_option(project):
-    result = project.runpytest("--multitest-instance", "port:/dev/ttyACM0")
+    result = project.runpytest(*QUIET, "--multitest-instance", "port:/dev/ttyACM0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "real boards are not supported yet" in result.stderr.str()
 
@@ -56,6 +60,6 @@ def test_multitest_files_are_never_imported_by_pytest(pytester, data):
     for name in ("test_named.py", "explicit.py"):
         pytester.path.joinpath(name).write_text(source)
         pytester.path.joinpath(name + ".exp").write_text((data / "set_next.py.exp").read_text())
-    result = pytester.runpytest("--collect-only", "-q", "test_named.py", "explicit.py")
+    result = pytester.runpytest(*QUIET, "--collect-only", "-q", "test_named.py", "explicit.py")
     assert sorted(l for l in result.outlines if "::" in l) == ["explicit.py::multitest", "test_named.py::multitest"]
     assert not pytester.path.joinpath("imported-by-pytest").exists()
