@@ -214,3 +214,37 @@ async def test_radio_close_tells_every_host_its_transport_is_lost():
     await asyncio.sleep(0)
     assert lost == ["a"]
     assert radio.controllers == []
+
+
+@run
+async def test_host_reset_drops_its_links_and_advertising():
+    radio = LocalRadio("board")
+    central, peripheral, _, p_conn = await connected_pair(radio)
+    lost = disconnection(p_conn)
+    await central.send_sync_command(hci.HCI_Reset_Command())  # e.g. BLE().active(False) then True
+    assert await lost == E.CONNECTION_TIMEOUT_ERROR
+    assert not central.transport.controller.le_connections
+
+
+@run
+async def test_high_duty_directed_advertising_times_out():
+    radio = LocalRadio("fast", extended_advertising=False)
+    peripheral, target = await host(radio), await host(radio)
+    failure = asyncio.ensure_future(wait_event(peripheral.host, "connection_failure"))
+    await advertise_legacy(peripheral, AdvertisingType.DIRECTED_CONNECTABLE_HIGH_DUTY, target=target.random_address)
+    assert (await failure)[2] == E.ADVERTISING_TIMEOUT_ERROR  # after 1.28 s, as the spec says
+    assert not peripheral.transport.controller.is_advertising
+
+
+@run
+async def test_read_rssi_and_data_length_on_a_connection():
+    radio = LocalRadio("fast")
+    central, _, c_conn, _ = await connected_pair(radio)
+    assert await c_conn.get_rssi() == -50
+    changed = asyncio.ensure_future(wait_event(central.host, "connection_data_length_change"))
+    await c_conn.set_data_length(251, 2120)
+    handle, *lengths = await changed
+    assert handle == c_conn.handle and lengths[0] == 251
+    with pytest.raises(hci.HCI_Error) as error:
+        await central.send_sync_command(hci.HCI_Read_RSSI_Command(handle=0x0EEE))
+    assert error.value.error_code == E.UNKNOWN_CONNECTION_IDENTIFIER_ERROR

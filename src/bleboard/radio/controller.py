@@ -105,9 +105,17 @@ class VirtualController(AdvertisingCommands, bumble_controller.Controller):
     supported_max_tx_time: int = 2120
     supported_max_rx_octets: int = 251
     supported_max_rx_time: int = 2120
-    supported_commands = set(bumble_controller.Controller.supported_commands) | _EXTENDED_COMMANDS
-    # Periodic advertising and isochronous channels are not on this air.
-    le_features = bumble_controller.Controller.le_features & ~hci.LeFeatureMask.LE_PERIODIC_ADVERTISING
+    # Bumble lists commands it has no handler for; a host must only see what we answer.
+    supported_commands = {
+        op
+        for op in set(bumble_controller.Controller.supported_commands) | _EXTENDED_COMMANDS
+        if hasattr(bumble_controller.Controller, "on_" + hci.HCI_Command.command_name(op).lower())
+        or op in (hci.HCI_READ_RSSI_COMMAND, hci.HCI_LE_SET_DATA_LENGTH_COMMAND)
+    }
+    # This air has the 1M PHY only, and no periodic advertising.
+    le_features = bumble_controller.Controller.le_features & ~(
+        hci.LeFeatureMask.LE_PERIODIC_ADVERTISING | hci.LeFeatureMask.LE_2M_PHY | hci.LeFeatureMask.LE_CODED_PHY
+    )
 
     def __init__(
         self,
