@@ -141,6 +141,8 @@ class _Run:
         elif line.startswith("OUTPUT_METRIC "):
             self.metrics.append(line[len("OUTPUT_METRIC ") :])
         else:
+            # WAIT_FOR_REBOOT is recorded too; a board instance (not written yet) will
+            # then also wait for its reboot banner and run the named resume function.
             self.outputs[idx].append(line)
 
     def _run_to_end(self):
