@@ -57,7 +57,7 @@ class CharacteristicBuffer:
 
     def _take(self, n):
         out = bytes(self._data[:n])
-        del self._data[:n]
+        self._data = self._data[n:]  # (MicroPython has no slice deletion on bytearray)
         return out
 
     def read(self, nbytes=None):
