@@ -90,6 +90,7 @@ def instance0():
 
 
 def instance1():
+    multitest.next()
     try:
         asyncio.run(central())
     finally:

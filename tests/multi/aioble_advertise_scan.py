@@ -1,0 +1,86 @@
+# aioble: advertise with every payload field (automatic split into the scan response),
+# scan passively (advertising data only) and actively (plus scan response), filter by
+# service, a non-connectable broadcast for a fixed time, and advertise()'s timeout.
+import asyncio
+import bluetooth
+import aioble
+
+TIMEOUT_MS = 5000
+SVC16 = bluetooth.UUID(0x181A)  # environmental sensing
+SVC128 = bluetooth.UUID("7b7e0101-5d6a-4c2e-9a0e-3f1d2c3b4a59")
+NAME = "aioble-scan-test-name"  # 21 bytes: with the 128-bit UUID it cannot all fit in 31
+
+
+async def find(active, want=None):
+    # The first result from PERIPHERAL (with the field `want` if given), or None.
+    async with aioble.scan(TIMEOUT_MS, 20000, 20000, active=active) as scanner:
+        async for r in scanner:
+            if r.device.addr == PERIPHERAL[1] and (want is None or want(r)):
+                return r
+
+
+async def peripheral():
+    multitest.globals(PERIPHERAL=aioble.config("mac"))
+    multitest.next()
+    # 1: connectable, every field; the central scans passively then actively, then connects.
+    conn = await aioble.advertise(
+        20000,
+        name=NAME,
+        services=[SVC16, SVC128],
+        appearance=0x0341,
+        manufacturer=(0xFFFF, b"\x01\x02"),
+        timeout_ms=TIMEOUT_MS * 2,
+    )
+    print("connected")
+    await conn.disconnected(TIMEOUT_MS)
+    print("disconnected")
+    # 2: a non-connectable broadcast for 1.5 s returns None.
+    print("broadcast", await aioble.advertise(20000, name="bcast", connectable=False, timeout_ms=1500))
+    multitest.broadcast("broadcast done")
+    # 3: nobody connects: advertise() times out (and stops advertising).
+    try:
+        await aioble.advertise(20000, name="nobody", timeout_ms=300)
+    except asyncio.TimeoutError:
+        print("advertise timeout")
+    print("advertising", aioble.config("advertising"))
+
+
+async def central():
+    r = await find(False)
+    print("passive", r.connectable, r.resp_data, r.name())
+    print("passive services", list(r.services()))
+    r = await find(True, lambda r: r.resp_data)
+    print("active", r.connectable, r.name(), r.rssi < 0)
+    print("active services", list(r.services()), SVC16 in r.services())
+    print("manufacturer", list(r.manufacturer()), list(r.manufacturer(0x0059)))
+    # Where the fields went: flags, name and the 16-bit list in adv, the rest in resp.
+    print("adv", len(r.adv_data), r.adv_data[:3], "resp", len(r.resp_data))
+    conn = await r.device.connect(timeout_ms=TIMEOUT_MS)
+    print("connected")
+    await conn.disconnect()
+    print("disconnected")
+    r = await find(True, lambda r: r.name() == "bcast")
+    print("broadcast", r.connectable, r.name(), r.resp_data)
+    multitest.wait("broadcast done")
+    # An indefinite scan ends when cancelled.
+    n = 0
+    async with aioble.scan(0) as scanner:
+        asyncio.get_event_loop().call_later(0.3, scanner.cancel)
+        async for r in scanner:
+            n += 1
+    print("cancelled scan ended")
+
+
+def instance0():
+    try:
+        asyncio.run(peripheral())
+    finally:
+        aioble.stop()
+
+
+def instance1():
+    multitest.next()
+    try:
+        asyncio.run(central())
+    finally:
+        aioble.stop()
