@@ -215,3 +215,39 @@ def test_startup_does_not_import_the_radio():
     code = "import sys\nprint(sorted(m for m in ('bumble', 'asyncio', 'bluetooth') if m in sys.modules))"
     r = run_board("-c", code)
     assert r.stdout == "[]\n", r.stderr
+
+
+def _fake_bluetooth(tmp_path, shutdown_body):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "bluetooth.py").write_text("import time\ndef _shutdown():\n" + textwrap.indent(shutdown_body, "    "))
+    return clean_env(PYTHONPATH=str(lib))
+
+
+def test_radio_shutdown_hook_runs_after_the_program(tmp_path):
+    env = _fake_bluetooth(tmp_path, "print('radio shut down')\n")
+    r = run_board("-c", "import bluetooth, atexit\natexit.register(print, 'atexit')\nprint('main')", env=env)
+    assert (r.returncode, r.stdout) == (0, "main\nradio shut down\natexit\n"), r.stderr
+    r = run_board("-c", "print('no radio used')", env=env)
+    assert r.stdout == "no radio used\n"
+
+
+def test_hanging_radio_shutdown_cannot_keep_the_board_alive(tmp_path):
+    env = _fake_bluetooth(tmp_path, "time.sleep(60)\n")
+    r = run_board("-c", "import bluetooth, sys\nsys.exit(4)", env=env, timeout=20)
+    assert r.returncode == 4
+
+
+def test_board_with_the_real_radio_ends_cleanly():
+    # The lead's port on the default virtual radio: activate, then end with a thread still running.
+    code = textwrap.dedent(
+        """
+        import bluetooth, threading, time
+        ble = bluetooth.BLE()
+        ble.active(True)
+        print(len(ble.config('mac')[1]))
+        threading.Thread(target=time.sleep, args=(60,)).start()
+        """
+    )
+    r = run_board("-c", code, timeout=30)
+    assert (r.returncode, r.stdout) == (0, "6\n"), r.stderr

@@ -85,7 +85,7 @@ def test_main_thread_calls_racing_a_producer_do_not_deadlock():
             while not stop[0]:
                 s.call(cb, 1)
         threading.Thread(target=producer, daemon=True).start()
-        for i in range(30000):
+        for i in range(10000):
             s.call(cb, 2)
             if i % 3 == 0:
                 try:

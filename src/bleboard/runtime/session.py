@@ -101,24 +101,21 @@ def arm_watchdog(seconds, status):
 
 def finish(status, *, interrupted=False):
     """End the process now with `status` (never returns, threads do not keep us alive)."""
-    _exit_on_sigterm()
-    arm_watchdog(SHUTDOWN_GRACE, status if not interrupted else 130)
-    stop_irq_delivery()
-    shutdown_radio()
     try:
-        atexit._run_exitfuncs()
-    except Exception:  # noqa: BLE001
-        pass
-    flush_stdio()
-    if interrupted:
-        # Like CPython after an uncaught KeyboardInterrupt: die by SIGINT.
-        try:
+        _exit_on_sigterm()
+        arm_watchdog(SHUTDOWN_GRACE, 130 if interrupted else status)
+        for step in (stop_irq_delivery, shutdown_radio, atexit._run_exitfuncs):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - whatever fails, the process must still end
+                log.exception("exit step %s failed", step.__name__)
+        flush_stdio()
+        if interrupted:
+            # Like CPython after an uncaught KeyboardInterrupt: die by SIGINT.
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGINT)
-        except (OSError, ValueError):
-            pass
-        os._exit(130)
-    os._exit(status)
+    finally:
+        os._exit(130 if interrupted else status)
 
 
 def restart(cause):
