@@ -11,9 +11,9 @@ SVC128 = bluetooth.UUID("7b7e0101-5d6a-4c2e-9a0e-3f1d2c3b4a59")
 NAME = "aioble-scan-test-name"  # 21 bytes: with the 128-bit UUID it cannot all fit in 31
 
 
-async def find(active, want=None):
+async def find(active, want=None, duration_ms=TIMEOUT_MS):
     # The first result from PERIPHERAL (with the field `want` if given), or None.
-    async with aioble.scan(TIMEOUT_MS, 20000, 20000, active=active) as scanner:
+    async with aioble.scan(duration_ms, 20000, 20000, active=active) as scanner:
         async for r in scanner:
             if r.device.addr == PERIPHERAL[1] and (want is None or want(r)):
                 return r
@@ -38,11 +38,12 @@ async def peripheral():
     print("broadcast", await aioble.advertise(20000, name="bcast", connectable=False, timeout_ms=1500))
     multitest.broadcast("broadcast done")
     # 3: nobody connects: advertise() times out (and stops advertising).
+    multitest.wait("scanning")
     try:
-        await aioble.advertise(20000, name="nobody", timeout_ms=300)
+        await aioble.advertise(20000, name="nobody", timeout_ms=500)
     except asyncio.TimeoutError:
         print("advertise timeout")
-    print("advertising", aioble.config("advertising"))
+    multitest.broadcast("stopped")
 
 
 async def central():
@@ -60,8 +61,14 @@ async def central():
     await conn.disconnect()
     print("disconnected")
     r = await find(True, lambda r: r.name() == "bcast")
-    print("broadcast", r.connectable, r.name(), r.resp_data)
+    print("broadcast", r.connectable, r.name())
     multitest.wait("broadcast done")
+    # The advertisement that times out is seen while it runs, and not after.
+    multitest.broadcast("scanning")
+    r = await find(False, lambda r: r.name() == "nobody")
+    print("seen before timeout", r is not None)
+    multitest.wait("stopped")
+    print("seen after timeout", await find(False, lambda r: r.name() == "nobody", 1000) is not None)
     # An indefinite scan ends when cancelled.
     n = 0
     async with aioble.scan(0) as scanner:
