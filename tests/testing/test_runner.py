@@ -207,3 +207,16 @@ def test_radio_address_reaches_instances(data, kinds, expected):
         result = r.run_test(str(data / "air_env.py"), specs(*kinds))
     lines = result.output.splitlines()
     assert [lines[1], lines[3]] == expected.split("|")
+
+
+def test_write_to_an_instance_that_never_reads_gives_up(tmp_path):
+    # Broadcasts to an instance that never reads stdin must not hang the runner once its pipe is full.
+    inst = InstanceSpec("cpython").make()
+    inst.start("import time; print('up', flush=True); time.sleep(600)", str(tmp_path))
+    try:
+        assert inst.readline(60) == "up"
+        inst.write("BROADCAST x\r\n" * 100000, timeout=0.2)  # 1.3 MB, far more than a pipe holds
+        inst.write("BROADCAST y\r\n")  # still full: dropped the same way
+    finally:
+        inst.kill()
+    assert not alive(inst.pid)

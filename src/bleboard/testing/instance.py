@@ -138,6 +138,7 @@ class ProcessInstance(Instance):
             )
         except OSError as exc:
             raise InstanceError("cannot start %s: %s" % (" ".join(self.argv), exc)) from None
+        os.set_blocking(self.proc.stdin.fileno(), False)  # a stuck reader must not stall the runner
         try:
             self._pidfd = os.pidfd_open(self.proc.pid)  # readable once the process has exited
         except (AttributeError, OSError):
@@ -161,14 +162,26 @@ class ProcessInstance(Instance):
             return b""
         return None
 
-    def write(self, text):
-        """Send text to the instance's stdin; an instance that has stopped reading is left alone."""
+    def write(self, text, timeout=10.0):
+        """Send text to the instance's stdin.
+
+        An instance that has stopped reading is left alone: once the pipe stays
+        full for `timeout` s, or is closed, the rest of the text is dropped.
+        """
         if self.proc is None or self.proc.stdin.closed:
             return
-        try:
-            self.proc.stdin.write(text.encode("ascii", "backslashreplace"))
-        except (BrokenPipeError, ValueError):
-            pass
+        fd = self.proc.stdin.fileno()
+        data = text.encode("ascii", "backslashreplace")
+        deadline = time.monotonic() + timeout
+        while data:
+            try:
+                data = data[os.write(fd, data) :]
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                    return
+            except OSError:  # BrokenPipeError and kin: it is gone
+                return
 
     def kill(self):
         """End the instance and everything in its session, then reap it.
