@@ -9,6 +9,7 @@ leave instead of a broken pipe.
 
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import logging
 import threading
@@ -28,6 +29,11 @@ class RadioLoop:
         self.thread.start()
         self._ready.wait()
         self.ports = []
+        # Work handed over from API threads runs in submission order; the loop is woken
+        # once per batch, not once per call (a notify loop would otherwise pay a syscall each).
+        self._inbox = collections.deque()
+        self._inbox_lock = threading.Lock()
+        self._inbox_scheduled = False
 
     def _main(self):
         asyncio.set_event_loop(self.loop)
@@ -43,12 +49,50 @@ class RadioLoop:
     def on_loop_thread(self):
         return threading.current_thread() is self.thread
 
+    def call_soon(self, fn, *args):
+        """Run `fn(*args)` on the radio loop, after everything submitted before it."""
+        with self._inbox_lock:
+            self._inbox.append((fn, args))
+            if self._inbox_scheduled:
+                return
+            self._inbox_scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self._drain_inbox)
+        except RuntimeError:
+            pass  # the loop is closed: the process is exiting
+
+    def _drain_inbox(self):
+        while True:
+            with self._inbox_lock:
+                if not self._inbox:
+                    self._inbox_scheduled = False
+                    return
+                fn, args = self._inbox.popleft()
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - one failed hand-over must not stop the rest
+                log.error("radio call %r failed: %r", fn, exc, exc_info=exc)
+
+    def _submit(self, coro):
+        future = concurrent.futures.Future()
+
+        def start():
+            if not future.set_running_or_notify_cancel():
+                coro.close()
+                return
+            task = self.loop.create_task(coro)
+            task.add_done_callback(lambda t: _copy_outcome(t, future))
+            future.add_done_callback(lambda f: f.cancelled() and self.loop.call_soon_threadsafe(task.cancel))
+
+        self.call_soon(start)
+        return future
+
     def run(self, coro, timeout=DEFAULT_TIMEOUT):
         """Run `coro` on the radio loop and wait for its result (PortError(ETIMEDOUT) if late)."""
         if self.on_loop_thread():
             coro.close()
             raise RuntimeError("blocking radio call from the radio thread")
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future = self._submit(coro)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -57,12 +101,9 @@ class RadioLoop:
 
     def spawn(self, coro):
         """Start `coro` on the radio loop without waiting; failures are logged, never lost silently."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future = self._submit(coro)
         future.add_done_callback(_report)
         return future
-
-    def call_soon(self, fn, *args):
-        self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self):
         """Cancel every task (so none is reported as destroyed while pending), then stop."""
@@ -81,6 +122,17 @@ class RadioLoop:
         except RuntimeError:
             return
         self.thread.join(2)
+
+
+def _copy_outcome(task, future):
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
 
 
 def _report(future):

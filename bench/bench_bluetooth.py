@@ -1,0 +1,205 @@
+"""Benchmark: our `bluetooth` against raw Bumble on the same kind of virtual link, one run.
+
+Both sides use an in-process LocalRadio in fast mode (no per-event latency), so what is
+measured is the cost of the stacks, not the timing model. Prints each figure and the ratio
+ours/raw: throughput targets >= 0.9x, latency targets <= 1.2x (issue 2). Never fails.
+"""
+
+import asyncio
+import statistics
+import sys
+import time
+
+import bluetooth
+from bumble.core import UUID as BUUID
+from bumble.device import Device, Peer
+from bumble.gatt import Characteristic, Service
+from bumble.hci import Address
+
+from bleboard.radio.local import LocalRadio
+
+N_NOTIFY = 3000
+N_WRITES = 300
+N_CONNECT = 15
+MTU = 247
+SVC, CHR = 0xFE00, 0xFE01
+
+IRQ_CENTRAL_CONNECT, IRQ_PERIPHERAL_CONNECT, IRQ_PERIPHERAL_DISCONNECT = 1, 7, 8
+IRQ_GATTC_SERVICE_DONE, IRQ_GATTC_CHARACTERISTIC_DONE = 10, 12
+IRQ_GATTC_WRITE_DONE, IRQ_GATTC_NOTIFY, IRQ_MTU_EXCHANGED = 17, 18, 21
+
+
+# ---- raw Bumble ----------------------------------------------------------------
+async def _raw_pair(radio):
+    devices = []
+    for i in range(2):
+        t = radio.attach()
+        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
+        await d.power_on()
+        devices.append(d)
+    periph, central = devices
+    char = Characteristic(BUUID.from_16_bits(CHR), Characteristic.Properties.READ | Characteristic.Properties.WRITE
+                          | Characteristic.Properties.NOTIFY, Characteristic.READABLE | Characteristic.WRITEABLE, b"")
+    periph.add_service(Service(BUUID.from_16_bits(SVC), [char]))
+    periph.gatt_server.max_mtu = MTU
+    return periph, central, char
+
+
+async def _raw_connect(periph, central):
+    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
+    got = asyncio.get_running_loop().create_future()
+    periph.once("connection", lambda c: got.set_result(c))
+    conn = await central.connect(periph.random_address)
+    pconn = await got
+    return conn, pconn
+
+
+async def raw_bench():
+    radio = LocalRadio(latency="fast")
+    periph, central, char = await _raw_pair(radio)
+    results = {}
+    # connect + discovery latency
+    times = []
+    for _ in range(N_CONNECT):
+        t0 = time.perf_counter()
+        conn, pconn = await _raw_connect(periph, central)
+        peer = Peer(conn)
+        await peer.discover_services()
+        for s in peer.services:
+            await s.discover_characteristics()
+        times.append(time.perf_counter() - t0)
+        await conn.disconnect()
+        await asyncio.sleep(0.01)
+    results["connect+discover (ms)"] = statistics.median(times) * 1000
+    conn, pconn = await _raw_connect(periph, central)
+    peer = Peer(conn)
+    await peer.request_mtu(MTU)
+    await peer.discover_services()
+    (svc,) = [s for s in peer.services if s.uuid == BUUID.from_16_bits(SVC)]
+    await svc.discover_characteristics()
+    proxy = svc.characteristics[0]
+    # write with response round trips
+    t0 = time.perf_counter()
+    for i in range(N_WRITES):
+        await proxy.write_value(b"w%03d" % i, with_response=True)
+    results["write round trip (ms)"] = (time.perf_counter() - t0) / N_WRITES * 1000
+    # notification throughput
+    for size in (20, MTU - 3):
+        payload = bytes(size)
+        done = asyncio.get_running_loop().create_future()
+        count = [0]
+
+        def on_value(value, count=count, done=done):
+            count[0] += 1
+            if count[0] == N_NOTIFY and not done.done():
+                done.set_result(None)
+
+        central_client = conn.gatt_client
+        central_client.notification_subscribers.setdefault(proxy.handle, set()).clear()
+        central_client.notification_subscribers[proxy.handle].add(on_value)
+        t0 = time.perf_counter()
+        for _ in range(N_NOTIFY):
+            await periph.notify_subscriber(pconn, char, payload, force=True)
+        await asyncio.wait_for(done, 60)
+        results["notify %dB (KB/s)" % size] = N_NOTIFY * size / (time.perf_counter() - t0) / 1000
+    await conn.disconnect()
+    return results
+
+
+# ---- ours ------------------------------------------------------------------------
+class Board:
+    def __init__(self, radio):
+        self.ble = bluetooth.BLE.new(radio=radio)
+        self.ble.active(True)
+        self.events = []
+        self.notes = 0
+        self.ble.irq(self.irq)
+
+    def irq(self, event, data):
+        if event == IRQ_GATTC_NOTIFY:
+            self.notes += 1
+        else:
+            self.events.append((event, tuple(data[:3])))
+
+    def wait(self, event, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, (e, d) in enumerate(self.events):
+                if e == event:
+                    del self.events[i]
+                    return d
+            if time.monotonic() > deadline:
+                raise TimeoutError(event)
+            time.sleep(0.0002)
+
+
+def ours_bench():
+    radio = LocalRadio(latency="fast")
+    periph, central = Board(radio), Board(radio)
+    ((h,),) = periph.ble.gatts_register_services(
+        ((bluetooth.UUID(SVC), ((bluetooth.UUID(CHR), 0x02 | 0x08 | 0x10),)),))
+    periph.ble.config(mtu=MTU)
+    central.ble.config(mtu=MTU)
+    results = {}
+    mac = periph.ble.config("mac")
+
+    def connect():
+        periph.ble.gap_advertise(20000)
+        central.ble.gap_connect(*mac)
+        conn = central.wait(IRQ_PERIPHERAL_CONNECT)[0]
+        pconn = periph.wait(IRQ_CENTRAL_CONNECT)[0]
+        return conn, pconn
+
+    times = []
+    for _ in range(N_CONNECT):
+        t0 = time.perf_counter()
+        conn, _ = connect()
+        central.ble.gattc_discover_services(conn)
+        central.wait(IRQ_GATTC_SERVICE_DONE)
+        central.ble.gattc_discover_characteristics(conn, 1, 0xFFFF)
+        central.wait(IRQ_GATTC_CHARACTERISTIC_DONE)
+        times.append(time.perf_counter() - t0)
+        central.ble.gap_disconnect(conn)
+        central.wait(IRQ_PERIPHERAL_DISCONNECT)
+        time.sleep(0.01)
+        central.events.clear()
+        periph.events.clear()
+    results["connect+discover (ms)"] = statistics.median(times) * 1000
+    conn, pconn = connect()
+    central.ble.gattc_exchange_mtu(conn)
+    central.wait(IRQ_MTU_EXCHANGED)
+    t0 = time.perf_counter()
+    for i in range(N_WRITES):
+        central.ble.gattc_write(conn, h, b"w%03d" % i, 1)
+        central.wait(IRQ_GATTC_WRITE_DONE)
+    results["write round trip (ms)"] = (time.perf_counter() - t0) / N_WRITES * 1000
+    for size in (20, MTU - 3):
+        payload = bytes(size)
+        central.notes = 0
+        t0 = time.perf_counter()
+        for _ in range(N_NOTIFY):
+            periph.ble.gatts_notify(pconn, h, payload)
+        deadline = time.monotonic() + 60
+        while central.notes < N_NOTIFY and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        results["notify %dB (KB/s)" % size] = N_NOTIFY * size / (time.perf_counter() - t0) / 1000
+    central.ble.gap_disconnect(conn)
+    central.ble.active(False)
+    periph.ble.active(False)
+    return results
+
+
+def main():
+    raw = asyncio.run(raw_bench())
+    ours = ours_bench()
+    print("bluetooth vs raw Bumble (fast virtual link, in-process)")
+    print("%-24s %12s %12s %8s %s" % ("measure", "raw", "bluetooth", "ratio", "target"))
+    for key in raw:
+        ratio = ours[key] / raw[key]
+        target = ">= 0.9x" if "KB/s" in key else "<= 1.2x"
+        print("%-24s %12.2f %12.2f %7.2fx %s" % (key, raw[key], ours[key], ratio, target))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
