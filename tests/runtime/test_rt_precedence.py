@@ -23,17 +23,19 @@ SRC_DIR = precedence.SRC_DIR
 
 REPORT = (
     "import json, sys\n"
-    "import micropython, machine, _bleio\n"
+    "import micropython, machine, _bleio, bluetooth, aioble\n"
     "print(json.dumps({m.__name__: getattr(m, '__file__', None) or list(m.__path__)[0]"
-    " for m in (micropython, machine, _bleio)}))\n"
+    " for m in (micropython, machine, _bleio, bluetooth, aioble)}))\n"
 )
 
 
 def _fake_site(tmp_path):
-    """A site-packages look-alike shipping its own micropython, machine, _bleio."""
+    """A site-packages look-alike shipping its own micropython, machine, _bleio, bluetooth, aioble."""
     site_dir = tmp_path / "fake-site"
-    (site_dir / "_bleio").mkdir(parents=True)
-    (site_dir / "_bleio" / "__init__.py").write_text("FAKE = True\n")
+    for package in ("_bleio", "aioble"):
+        (site_dir / package).mkdir(parents=True)
+        (site_dir / package / "__init__.py").write_text("FAKE = True\n")
+    (site_dir / "bluetooth.py").write_text("FAKE = True  # PyBluez used this name\n")
     (site_dir / "micropython.py").write_text("FAKE = True\ndef const(x):\n    return x\n")
     extra = tmp_path / "pth-added"
     extra.mkdir()
@@ -75,7 +77,8 @@ def test_ours_win_over_fake_site_packages(tmp_path):
     files = json.loads(r.stdout)
     assert files["micropython"] == os.path.join(MPY_DIR, "micropython.py")
     assert files["machine"] == os.path.join(MPY_DIR, "machine.py")
-    assert files["_bleio"].startswith(os.path.join(SRC_DIR, "_bleio"))
+    for package in ("_bleio", "bluetooth", "aioble"):
+        assert files[package] == os.path.join(SRC_DIR, package, "__init__.py")
 
 
 def test_fake_site_wins_in_plain_python(tmp_path):
@@ -86,6 +89,8 @@ def test_fake_site_wins_in_plain_python(tmp_path):
     files = json.loads(r.stdout)
     assert files["micropython"] == str(site_dir / "micropython.py")
     assert files["machine"] == str(tmp_path / "pth-added" / "machine.py")
+    assert files["bluetooth"] == str(site_dir / "bluetooth.py")
+    assert files["aioble"] == str(site_dir / "aioble" / "__init__.py")
 
 
 def test_pythonpath_dir_wins_over_ours(tmp_path):

@@ -251,3 +251,38 @@ def test_board_with_the_real_radio_ends_cleanly():
     )
     r = run_board("-c", code, timeout=30)
     assert (r.returncode, r.stdout) == (0, "6\n"), r.stderr
+
+
+def test_no_program_on_a_terminal_gives_a_repl():
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the board on a terminal
+        os.execve(sys.executable, board_cmd(), clean_env())
+
+    def read_until(token):
+        data, deadline = b"", time.monotonic() + 15
+        while token not in data and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    data += os.read(fd, 1024)
+                except OSError:
+                    break
+        return data
+
+    try:
+        assert read_until(b">>> ").endswith(b">>> ")
+        os.write(fd, b"import machine, time; print(time.ticks_add(1, 2), machine.freq())\n")
+        assert b"3 160000000" in read_until(b"3 160000000")
+        os.write(fd, b"\x04")  # Ctrl-D ends the REPL and the board
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
