@@ -242,10 +242,11 @@ class GattServer:
 
     # ---- notifications and indications -----------------------------------
     def notify(self, link, value_handle, data):
+        if not link.closed:
+            self.gate(link, lambda: self._send_notification(link, value_handle, data))
+
+    def _send_notification(self, link, value_handle, data):
         if link.closed:
-            return
-        if link.responses_pending or link.deferred:
-            link.deferred.append(lambda: self.notify(link, value_handle, data))
             return
         connection = link.connection
         payload = bytes(data[: connection.att_mtu - 3])

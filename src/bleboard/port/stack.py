@@ -198,6 +198,7 @@ class BumblePort:
         self.rl.call_soon(self.gatts.set_gap_name, name)
 
     def set_preferred_mtu(self, mtu):
+        self.gatts.preferred_mtu = mtu  # read by exchange_mtu on this thread right away
         self.rl.call_soon(self.gatts.set_preferred_mtu, mtu)
 
     def set_security(self, settings):
