@@ -337,9 +337,12 @@ class BLE:
         for service in _iterate(services):
             if not isinstance(service, (tuple, list)):
                 raise TypeError("service must be a tuple or list")
-            if len(service) != 2:
+            if len(service) not in (2, 3):
                 raise ValueError("service must be (UUID, characteristics)")
-            s_uuid, characteristics = service
+            s_uuid, characteristics = service[0], service[1]
+            options = service[2] if len(service) == 3 else {}
+            if not isinstance(options, dict):
+                raise TypeError("service options must be a dict (extension: {'secondary': True})")
             if not isinstance(s_uuid, UUID):
                 raise ValueError("invalid service UUID")
             chars = []
@@ -358,7 +361,7 @@ class BLE:
                             raise ValueError("invalid descriptor UUID")
                         descs.append((d[0], _args.to_int(d[1], "descriptor flags")))
                 chars.append((c_uuid, _args.to_int(flags, "characteristic flags"), descs))
-            definitions.append((s_uuid, chars))
+            definitions.append((s_uuid, chars, bool(options.get("secondary", False))))
         if len(definitions) > 8:
             raise oserror(_errors.E2BIG, "at most 8 services per call")
         handles = port.register_services(definitions)

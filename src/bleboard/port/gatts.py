@@ -100,11 +100,11 @@ class GattServer:
         self.reset()
         server = self.device.gatt_server
         result = []
-        for s_uuid, chars in definitions:
+        for s_uuid, chars, secondary in definitions:
             built = []
             for c_uuid, flags, descs in chars:
                 built.append(self._characteristic(c_uuid, flags, descs))
-            service = Service(bumble_uuid(s_uuid), [c for c, _ in built])
+            service = Service(bumble_uuid(s_uuid), [c for c, _ in built], primary=not secondary)
             server.add_service(service)
             handles = []
             for characteristic, user_descs in built:

@@ -159,7 +159,11 @@ class Scheduler:
         if self.mode == "main":
             try:
                 if signal.getsignal(WAKE_SIGNAL) == self._on_signal:
-                    signal.signal(WAKE_SIGNAL, self._previous or signal.SIG_DFL)
+                    # SIG_DFL would kill the process if a late producer still signals us.
+                    previous = self._previous
+                    if previous in (None, signal.SIG_DFL):
+                        previous = signal.SIG_IGN
+                    signal.signal(WAKE_SIGNAL, previous)
             except ValueError:
                 pass
 
