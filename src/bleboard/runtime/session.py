@@ -50,7 +50,7 @@ def reset_cause():
 
 
 def flush_stdio():
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             if stream is not None:
                 stream.flush()
