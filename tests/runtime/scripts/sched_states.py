@@ -133,10 +133,7 @@ go.set()
 slept = blocking_state()
 inside[0] = False
 thread.join(TIMEOUT)
-deadline = time.monotonic() + TIMEOUT
-while not done.is_set() and time.monotonic() < deadline:
-    time.sleep(0.01)  # sleep states: let the rest be delivered
-time.sleep(0.01)
+done.wait(TIMEOUT)  # sleep states: the rest is delivered while we wait here
 
 main_order = [i for kind, i, _, _ in log if kind == "cb"]
 position = {(kind, i): pos for pos, (kind, i, _, _) in enumerate(log)}
