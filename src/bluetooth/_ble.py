@@ -10,6 +10,9 @@ import functools
 import threading
 
 from . import _args, _errors, _events
+from ._api import _api, _positional
+from ._ble_l2cap import L2capMethods
+from ._ble_security import SecurityMethods
 from ._errors import EALREADY, EINVAL, ENODEV, ENOTCONN, PortError, oserror
 from ._gattsdb import GattsDB
 from ._uuid import UUID
@@ -18,25 +21,6 @@ _CONFIG_KEYS = ("mac", "addr_mode", "gap_name", "mtu", "rxbuf", "bond", "mitm", 
 _EXT_CONFIG_KEYS = ("advertising", "tx_power")
 DEFAULT_GAP_NAME = b"MPY NIMBLE"
 DEFAULT_MTU = 256
-
-
-def _api(method):
-    """Run a BLE method atomically with respect to irq delivery; PortError -> OSError."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self._events.sched.hold():
-            try:
-                return method(self, *args, **kwargs)
-            except PortError as e:
-                raise oserror(e.errno, e.detail) from None
-
-    return wrapper
-
-
-def _positional(name, args, lo, hi):
-    if not lo <= len(args) <= hi:
-        raise TypeError("function %s takes %d to %d positional arguments but %d were given" % (name, lo, hi, len(args)))
 
 
 class _Sink:
@@ -75,7 +59,7 @@ class _Sink:
         return self._ble._db.length_ok(value_handle, size)
 
 
-class BLE:
+class BLE(SecurityMethods, L2capMethods):
     """The radio. `BLE()` is the per-process singleton; `BLE.new()` makes independent ones."""
 
     _singleton = None

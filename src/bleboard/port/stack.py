@@ -21,7 +21,9 @@ from . import loop as radio_loop
 from .gap import Gap
 from .gattc import GattClient
 from .gatts import MAX_QUEUED_INDICATIONS, GattServer
+from .l2cap import L2cap
 from .link import Link
+from .security import Security
 
 log = logging.getLogger("bleboard.port")
 
@@ -56,6 +58,8 @@ class BumblePort:
         self.gap = Gap(self)
         self.gatts = GattServer(self)
         self.gattc = GattClient(self)
+        self.l2cap = L2cap(self)
+        self.security = Security(self)
 
     # ---- life cycle -------------------------------------------------------
     def is_active(self):
@@ -93,6 +97,8 @@ class BumblePort:
         self.device = device
         self.gatts.attach(device)
         self.gap.attach(device)
+        self.l2cap.attach(device)
+        self.security.attach(device)
         await device.power_on()
         await self._choose_address(device)
         self.gatts.reset()
@@ -139,6 +145,8 @@ class BumblePort:
 
     async def _stop(self):
         self.gap.stop_all(notify_scan_done=True)
+        self.l2cap.reset()
+        self.security.reset()
         for link in list(self.links.values()):
             self.drop_link(link, reason=0x16, notify=False)
         await self._close_transport()
@@ -184,6 +192,8 @@ class BumblePort:
         link.closed = True
         self.gattc.fail_pending(link, notify)
         self.gatts.on_link_closed(link, notify)
+        self.l2cap.on_link_closed(link, notify)
+        self.security.on_link_closed(link, notify)
         if notify:
             self.sink.post(ev.IRQ_PERIPHERAL_DISCONNECT if link.is_central else ev.IRQ_CENTRAL_DISCONNECT, (link.handle, link.peer_addr_type, link.peer_addr))
 
