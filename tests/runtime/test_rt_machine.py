@@ -170,3 +170,18 @@ def test_micropython_introspection_functions():
     assert lines[0].startswith("stack: ") and lines[1].startswith("GC: total: ")
     assert lines[6].startswith("qstr pool: ")
     assert lines[7:] == ["True", "0 1 0 0", "0 None 2", "TypeError"]
+
+
+def test_unique_id_survives_reset():
+    code = textwrap.dedent(
+        """
+        import machine, os
+        print(machine.unique_id().hex(), os.environ.get('BLEBOARD_UNIQUE_ID'))
+        if machine.reset_cause() == machine.PWRON_RESET:
+            machine.reset()
+        """
+    )
+    r = run_board("-c", code)
+    first, second = r.stdout.splitlines()
+    assert first.split()[0] == second.split()[0], r.stderr
+    assert first.split()[1] == second.split()[1] == "None"  # not leaked to the program's children

@@ -97,7 +97,11 @@ def run(args):
     aliases.install()
     compat.install()
     cause = os.environ.pop("BLEBOARD_RESET_CAUSE", "")
-    session.configure(reexec + list(args.args), int(cause) if cause.isdigit() else session.PWRON_RESET)
+    session.configure(
+        reexec + list(args.args),
+        int(cause) if cause.isdigit() else session.PWRON_RESET,
+        _hex_bytes(os.environ.pop("BLEBOARD_UNIQUE_ID", "")),
+    )
     stdio.guard(scheduler.default())  # created now, on the main thread, so irq handlers run there
     if verbose:
         _LOG_HANDLER.setStream(sys.stderr)  # the guarded stream
@@ -105,6 +109,13 @@ def run(args):
     sys.argv[:] = [argv0] + list(args.args)
     log.debug("running %s (sys.path[0]=%r)", filename, path0)
     return _execute(source, filename)
+
+
+def _hex_bytes(text):
+    try:
+        return bytes.fromhex(text) or None
+    except ValueError:
+        return None
 
 
 # ---- set-up ------------------------------------------------------------------

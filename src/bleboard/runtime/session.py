@@ -36,17 +36,27 @@ SIGTERM_GRACE = 2.0  # seconds a program may take to unwind after SIGTERM
 
 _reexec_args = None  # `bleboard run` arguments that start this program again
 _reset_cause = PWRON_RESET
+_unique_id = None  # machine.unique_id(), kept across resets
 
 
-def configure(reexec_args, reset_cause=PWRON_RESET):
-    """Called by `bleboard run`: how to restart this program, and why it started."""
-    global _reexec_args, _reset_cause
+def configure(reexec_args, reset_cause=PWRON_RESET, unique_id=None):
+    """Called by `bleboard run`: how to restart this program, why it started, its id."""
+    global _reexec_args, _reset_cause, _unique_id
     _reexec_args = list(reexec_args) if reexec_args is not None else None
     _reset_cause = reset_cause
+    _unique_id = unique_id
 
 
 def reset_cause():
     return _reset_cause
+
+
+def unique_id(compute):
+    """This board's id: kept from before a reset, else `compute()` once."""
+    global _unique_id
+    if _unique_id is None:
+        _unique_id = compute()
+    return _unique_id
 
 
 def flush_stdio():
@@ -127,6 +137,8 @@ def restart(cause):
     if _reexec_args is None or os.environ.get("BLEBOARD_RESET") == "exit":
         os._exit(RESET_EXIT_BASE + cause)
     env = dict(os.environ, BLEBOARD_RESET_CAUSE=str(cause))
+    if _unique_id is not None:
+        env["BLEBOARD_UNIQUE_ID"] = _unique_id.hex()
     argv = [sys.executable, "-m", "bleboard", "run"] + _reexec_args
     os.execve(sys.executable, argv, env)
 

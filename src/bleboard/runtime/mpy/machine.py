@@ -25,7 +25,6 @@ SOFT_RESET = _session.SOFT_RESET
 
 _log = logging.getLogger("bleboard.machine")
 _freq = 160_000_000
-_unique_id = None
 
 
 def _int_arg(value, name):
@@ -57,14 +56,12 @@ def reset_cause():
 
 
 def unique_id():
-    """6 bytes, stable for this board: its BLE address if the radio is on, else per process.
+    """6 bytes, stable for this board: its BLE address if the radio is on, else random.
 
-    The first answer is kept, so the id does not change when the radio comes up later.
+    The first answer is kept, also across machine.reset(), so the id does not change
+    when the radio comes up later or the board resets.
     """
-    global _unique_id
-    if _unique_id is None:
-        _unique_id = _ble_address() or os.urandom(6)
-    return _unique_id
+    return _session.unique_id(lambda: _ble_address() or os.urandom(6))
 
 
 def _ble_address():
