@@ -169,10 +169,12 @@ class AirLink(LocalLink):
 
     def remove_controller(self, controller) -> None:
         """Take a controller off the air; its peers see their connections time out."""
-        if self.controllers.pop(controller, False) is None:
-            on_removed = getattr(controller, "on_removed_from_air", None)
-            if on_removed is not None:
-                on_removed()
+        if controller not in self.controllers:
+            return
+        del self.controllers[controller]
+        on_removed = getattr(controller, "on_removed_from_air", None)
+        if on_removed is not None:
+            on_removed()
 
     def broadcast(self, sender: VirtualController, pdu: AdvertisingPdu) -> None:
         """Send an advertising PDU to every other controller, on the next loop iteration."""
