@@ -1,0 +1,102 @@
+"""Bumble's real serial transport (pyserial, H4, RTS/CTS) against virtual controllers on ptys.
+
+The nearest real thing to an AirLift or an nRF board running hci_uart on
+/dev/ttyUSB0: the host opens `serial:/dev/pts/N,1000000,rtscts` and speaks H4
+to a controller on the far side of the pty.
+"""
+
+import asyncio
+
+import pytest
+import serial
+
+from bumble import hci
+from bumble.core import AdvertisingData
+from bumble.device import Device
+from bumble.transport import open_transport
+
+from bleboard.tools.hci_pty import PtyRadio, h4_controller
+
+STEP = 10.0  # seconds any one step may take
+
+
+async def device_on(port, name, address):
+    transport = await asyncio.wait_for(open_transport(f"serial:{port},1000000,rtscts"), STEP)
+    device = Device.with_hci(name, hci.Address(address), transport.source, transport.sink)
+    await asyncio.wait_for(device.power_on(), STEP)
+    return device, transport
+
+
+def test_two_hosts_over_serial_h4_advertise_scan_connect():
+    with PtyRadio() as radio:
+        ports = [radio.add("peripheral"), radio.add("central")]
+
+        async def main():
+            peripheral, t1 = await device_on(ports[0], "periph", "F0:F1:F2:F3:F4:F5")
+            central, t2 = await device_on(ports[1], "central", "F0:F1:F2:F3:F4:F6")
+            try:
+                peripheral.advertising_data = bytes(
+                    AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, b"pty-periph")]))
+                await peripheral.start_advertising(auto_restart=False)
+                seen = asyncio.get_running_loop().create_future()
+
+                def on_adv(adv):
+                    if adv.data.get(AdvertisingData.COMPLETE_LOCAL_NAME) in ("pty-periph", b"pty-periph") and not seen.done():
+                        seen.set_result(adv.address)
+
+                central.on("advertisement", on_adv)
+                await central.start_scanning()
+                address = await asyncio.wait_for(seen, STEP)
+                assert str(address).startswith("F0:F1:F2:F3:F4:F5")
+                await central.stop_scanning()
+                connection = await asyncio.wait_for(central.connect(address), STEP)
+                assert connection.peer_address == address
+                await asyncio.wait_for(connection.disconnect(), STEP)
+            finally:
+                await t1.close()
+                await t2.close()
+
+        asyncio.run(main())
+
+
+def test_controller_side_sees_host_commands_and_reset():
+    """What the host sent arrives, byte-parsed, at the controller's state (its advertising data)."""
+    with h4_controller() as (port, radio):
+        async def main():
+            dev, t = await device_on(port, "d", "F0:F1:F2:F3:F4:F7")
+            try:
+                dev.advertising_data = bytes(AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, b"abc")]))
+                await dev.start_advertising(auto_restart=False)
+            finally:
+                await t.close()
+
+        asyncio.run(main())
+        controller = radio.controller(port)
+        assert str(controller.random_address).startswith("F0:F1:F2:F3:F4:F7")
+
+
+def test_garbage_on_the_line_is_survived():
+    """Line noise before the host starts (a board resetting) must not wedge the controller."""
+    with h4_controller() as (port, radio):
+        s = serial.Serial(port, 1000000, rtscts=True, timeout=2)
+        s.write(b"\x07\x00\xff")  # not an H4 packet type
+        s.write(bytes([1, 0x03, 0x0C, 0]))  # HCI_Reset
+        reply = s.read(7)
+        assert reply == bytes([4, 0x0E, 4, 1, 0x03, 0x0C, 0])  # Command Complete, status success
+        s.close()
+
+
+def test_unplugged_controller_ends_the_host_transport():
+    """Pulling the adapter out: the host's serial transport reports itself lost (what the port reacts to)."""
+    with PtyRadio() as radio:
+        port = radio.add()
+
+        async def main():
+            dev, t = await device_on(port, "d", "F0:F1:F2:F3:F4:F8")
+            assert not t.source.terminated.done()
+            radio.remove(port)  # the USB-serial adapter is pulled out
+            await asyncio.wait_for(t.source.terminated, STEP)
+            await t.close()
+
+        asyncio.run(main())
+        assert port not in [p.path for p in radio._ptys]
