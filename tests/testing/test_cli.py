@@ -2,12 +2,14 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
 
+from bleboard.testing.instance import InstanceSpec
 from conftest import alive
 
 
@@ -96,3 +98,19 @@ def test_bad_latency(data, value):
     out = bleboard_test("--latency", value, str(data / "empty.py"))
     assert out.returncode == 2
     assert "latency must be 'board', 'fast' or a number of milliseconds, not %r" % value in out.stderr
+
+
+def test_directory_runs_its_multitests(tmp_path, data):
+    for name in ("set_next.py", "set_next.py.exp", "empty.py", "empty.py.exp"):
+        shutil.copy(data / name, tmp_path / name)
+    (tmp_path / "helper.py").write_text("def helper():\n    pass\n")  # not a multitest
+    out = bleboard_test("-i", "cpython", "-i", "cpython", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines()[:2] == [
+        "%s on %s|%s: pass" % (tmp_path / name, InstanceSpec("cpython").name, InstanceSpec("cpython").name)
+        for name in ("empty.py", "set_next.py")
+    ]
+    empty = tmp_path / "none"
+    empty.mkdir()
+    out = bleboard_test(str(empty))
+    assert out.returncode == 2 and "no multitest files in this directory" in out.stderr

@@ -11,6 +11,7 @@ import sys
 from bleboard.testing.instance import KINDS, InstanceError, InstanceSpec
 from bleboard.testing.multitest import TIMEOUT, Runner, run_tests, summary, write_results
 from bleboard.testing.radio import RadioError, latency_arg
+from bleboard.testing.script import count_instances
 
 HELP = "Run multitests (FILE.py + FILE.py.exp) on virtual boards or other interpreters."
 
@@ -49,7 +50,21 @@ def configure(parser):
         metavar="S",
         help="seconds an instance may stay silent before TIMEOUT (default: %g)" % TIMEOUT,
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="multitest files")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="multitest files, or directories (their *.py with instanceN functions)"
+    )
+
+
+def find_multitests(directory):
+    """The multitest files directly in `directory`, sorted by name."""
+    found = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if name.endswith(".py") and os.path.isfile(path):
+            with open(path, errors="replace") as f:
+                if count_instances(f.read()):
+                    found.append(path)
+    return found
 
 
 def _terminate(signum, frame):
@@ -63,8 +78,17 @@ def main(args):
     except InstanceError as exc:
         print("bleboard test: %s" % exc, file=sys.stderr)
         return 2
+    files = []
     for path in args.files:
-        if not os.path.isfile(path):
+        if os.path.isdir(path):
+            found = find_multitests(path)
+            if not found:
+                print("bleboard test: %s: no multitest files in this directory" % path, file=sys.stderr)
+                return 2
+            files += found
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
             print("bleboard test: %s: no such file" % path, file=sys.stderr)
             return 2
     if args.permutations < 1:
@@ -76,7 +100,7 @@ def main(args):
     previous = signal.signal(signal.SIGTERM, _terminate)
     runner = Runner(args.radio, args.latency, args.timeout, show_output=args.show_output, trace=args.trace_output)
     try:
-        results = run_tests(runner, args.files, specs, args.permutations)
+        results = run_tests(runner, files, specs, args.permutations)
     except (InstanceError, RadioError, ValueError) as exc:
         print("bleboard test: %s" % exc, file=sys.stderr)
         return 2
