@@ -36,6 +36,12 @@ def test_collects_only_multitests(project):
     ]
 
 
+def test_marker_selects_multitests(project):
+    project.makepyfile(test_plain="def test_plain():\n    pass\n")
+    result = project.runpytest(*QUIET, "--collect-only", "-q", "-m", "not multitest")
+    assert [l for l in result.outlines if "::" in l] == ["test_plain.py::test_plain"]
+
+
 def test_outcomes_and_failure_diff(project):
     result = project.runpytest(*QUIET, "--multitest-instance", "cpython", "--multitest-instance", "cpython", "-rs")
     result.assert_outcomes(passed=2, failed=1, skipped=1)

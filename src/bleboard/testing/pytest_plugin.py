@@ -44,6 +44,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "multitest: a multi-instance test file run by the bleboard runner")
     try:
         config.stash[_SPECS] = [InstanceSpec(text) for text in config.getoption("multitest_instance")]
         config.stash[_METRICS] = []
@@ -107,7 +108,9 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 class MultitestFile(pytest.File):
     def collect(self):
-        yield MultitestItem.from_parent(self, name="multitest")
+        item = MultitestItem.from_parent(self, name="multitest")
+        item.add_marker("multitest")
+        yield item
 
 
 class _NotAModule(pytest.File):
