@@ -9,7 +9,7 @@ the body of an `async for` may itself issue requests.
 from bluetooth import UUID
 
 from .compat import asyncio, const
-from .core import ble, wait, wake, handle, GattError
+from .core import ble, wait, wake, handle, check_status
 from .device import _connected
 
 _IRQ_GATTC_SERVICE_RESULT = const(9)
@@ -46,8 +46,7 @@ async def _request(conn, call, args, timeout_ms):
             await wait(conn, lambda: op[1] is not None or conn._check(), timeout_ms)
         finally:
             conn._op = None
-    if op[1]:
-        raise GattError(op[1])
+    check_status(op[1])
     return op[0]
 
 

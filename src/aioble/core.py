@@ -27,6 +27,14 @@ class DeviceDisconnectedError(Exception):
     pass
 
 
+def check_status(status):
+    """The one place a GATT procedure's status becomes an exception."""
+    if status == 7:  # BLE_HS_ENOTCONN: the procedure ended because the link dropped
+        raise DeviceDisconnectedError
+    if status:
+        raise GattError(status)
+
+
 class L2CAPDisconnectedError(Exception):
     pass
 

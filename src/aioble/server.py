@@ -1,7 +1,7 @@
 """GATT server: local services, characteristics and descriptors, and waiting on clients."""
 
 from .compat import const
-from .core import ble, wait, wake, handle, _stoppers, GattError
+from .core import ble, wait, wake, handle, _stoppers, check_status
 from .device import _connected, DeviceDisconnectedError
 
 _IRQ_GATTS_WRITE = const(3)
@@ -129,8 +129,7 @@ class Characteristic(BaseCharacteristic):
             status = connection._ind
         finally:
             connection._ind = None
-        if status:
-            raise GattError(status)
+        check_status(status)
 
 
 class BufferedCharacteristic(Characteristic):
