@@ -205,3 +205,27 @@ def h4_controller(latency="fast"):
     """One virtual controller on a pty: yields (path, radio); add peers with radio.add()."""
     with PtyRadio(latency) as radio:
         yield radio.add(), radio
+
+
+def main(argv=None):
+    """`python -m bleboard.tools.hci_pty [N]`: N virtual controllers on ptys, for trying a host by hand."""
+    import signal
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    count = int(argv[0]) if argv else 1
+    with PtyRadio() as radio:
+        for _ in range(count):
+            port = radio.add()
+            print(f"serial:{port},1000000,rtscts", flush=True)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends it like Ctrl-C
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
