@@ -37,9 +37,20 @@ _ATT_NAMES = {
 }
 
 
+# NimBLE host codes that can end a GATT procedure (spec/bluetooth.md 2.2)
+_HS_ENOTCONN = 7
+_HS_ETIMEOUT = 13
+
+
 def att_error(what, status):
-    """Exception for a failed GATT procedure; `status` is a port status (NimBLE 0x100+ATT or raw ATT)."""
-    code = status - 0x100 if 0x100 < status < 0x200 else status
+    """Exception for a failed GATT procedure; `status` is NimBLE's: 0x100 + ATT code, or a host code."""
+    if status == _HS_ENOTCONN:
+        return not_connected()
+    if status == _HS_ETIMEOUT:
+        return BluetoothError("%s failed: timeout" % what)
+    if not 0x100 < status < 0x200:
+        return BluetoothError("%s failed: status %d" % (what, status))
+    code = status - 0x100
     name = _ATT_NAMES.get(code)
     if name is None:
         return BluetoothError("%s failed: status %d" % (what, status))
