@@ -6,6 +6,7 @@ to a controller on the far side of the pty.
 """
 
 import asyncio
+import os
 
 import pytest
 import serial
@@ -100,3 +101,49 @@ def test_unplugged_controller_ends_the_host_transport():
 
         asyncio.run(main())
         assert port not in [p.path for p in radio._ptys]
+
+
+def test_micropython_bluetooth_over_serial_h4():
+    """A board program (`bleboard run`, MicroPython's bluetooth API) on BLEBOARD_HCI=serial:... is heard
+    by a Bumble host on another pty of the same air: the whole stack over a UART-style controller."""
+    import subprocess
+    import sys
+
+    program = (
+        "import bluetooth, time\n"
+        "b = bluetooth.BLE()\n"
+        "b.active(True)\n"
+        "b.gap_advertise(20000, b'\\x02\\x01\\x06\\x0a\\x09pty-board')\n"
+        "print('advertising', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    with PtyRadio() as radio:
+        board_port, host_port = radio.add("board"), radio.add("host")
+        env = dict(os.environ, BLEBOARD_HCI=f"serial:{board_port},1000000,rtscts")
+        proc = subprocess.Popen([sys.executable, "-m", "bleboard", "run", "-c", program], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "advertising", proc.stderr.read() if proc.poll() is not None else ""
+
+            async def main():
+                host, t = await device_on(host_port, "host", "F0:F1:F2:F3:F4:F9")
+                try:
+                    seen = asyncio.get_running_loop().create_future()
+
+                    def on_adv(adv):
+                        if adv.data.get(AdvertisingData.COMPLETE_LOCAL_NAME) in ("pty-board", b"pty-board") \
+                                and not seen.done():
+                            seen.set_result(adv)
+
+                    host.on("advertisement", on_adv)
+                    await host.start_scanning()
+                    await asyncio.wait_for(seen, STEP)
+                finally:
+                    await t.close()
+
+            asyncio.run(main())
+        finally:
+            proc.kill()
+            proc.wait(5)
+            proc.stdout.close()
+            proc.stderr.close()
