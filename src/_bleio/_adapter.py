@@ -412,8 +412,8 @@ def _hci_spec(uart, rts, cts):
     port = getattr(uart, "port", None)
     if not isinstance(port, str):
         raise TypeError("uart must be a serial port object (with .port) or a transport spec string")
-    if rts is None or cts is None:
-        raise ValueError("rts and cts are required: HCI over H4 needs hardware flow control")
+    if (rts is None or cts is None) and not getattr(uart, "rtscts", False):
+        raise ValueError("rts and cts are required (or a port opened with rtscts=True): H4 needs flow control")
     baud = getattr(uart, "baudrate", None) or 115200
     if getattr(uart, "is_open", False):
         uart.close()  # the stack opens the device itself
