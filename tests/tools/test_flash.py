@@ -223,3 +223,20 @@ def test_drive_gone_after_last_block_is_success(tmp_path, fake_drive):
 
     final = drives.copy(str(fw), str(fake_drive), on_progress=reboot_at_end)
     assert final.endswith("fw.uf2") and not fake_drive.exists()
+
+
+def test_real_esptool_failure_is_reported(tmp_path):
+    """The real esptool runs with our argv on a port where no ESP bootloader answers (a silent pty)."""
+    master, slave = os.openpty()
+    try:
+        fw = tmp_path / "fw.bin"
+        fw.write_bytes(make_esp_image(9))
+        (tmp_path / "esptool.cfg").write_text("[esptool]\nconnect_attempts = 1\n")  # fail fast
+        r = subprocess.run([sys.executable, "-m", "bleboard", "flash", "--board", "esp32_s3_devkitc_1_n8", str(fw),
+                            "--port", os.ttyname(slave)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 1
+        assert "Failed to connect to ESP32-S3" in r.stdout + r.stderr  # esptool's own words
+        assert "bleboard flash: esptool failed with exit status 2" in r.stderr
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -154,6 +154,7 @@ def run(p, path, on_progress=drives.progress_bar):
     except OSError as e:
         raise FlashError(f"could not start {p.argv[0]}: {e}") from None
     if rc:
-        raise FlashError(f"{os.path.basename(p.argv[0])} failed with exit status {rc}: "
+        tool = p.argv[2] if p.argv[0] == sys.executable and p.argv[1:2] == ["-m"] else os.path.basename(p.argv[0])
+        raise FlashError(f"{tool} failed with exit status {rc}: "
                          "see its output above (did the serial port go away?)")
     return None
