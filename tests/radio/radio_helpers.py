@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import struct
 
 from bumble import hci
 from bumble.device import Device
@@ -92,3 +93,19 @@ async def advertise_legacy(device, advertising_type, data=b"", scan_response=b""
         advertising_interval_min=interval_ms,
         advertising_interval_max=interval_ms,
     )
+
+
+def read_btsnoop(path):
+    """(version, datalink, [(flags, packet)]) of a btsnoop file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"btsnoop\0"
+    version, datalink = struct.unpack(">II", data[8:16])
+    records, offset = [], 16
+    while offset < len(data):
+        original, included, flags, drops, timestamp = struct.unpack(">IIIIQ", data[offset : offset + 24])
+        offset += 24
+        records.append((flags, data[offset : offset + included]))
+        assert original == included
+        offset += included
+    return version, datalink, records

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from bumble import core, hci
 from bumble.device import AdvertisingType, ConnectionParametersPreferences
-from radio_helpers import advertise_legacy, host, run, wait_event
+from radio_helpers import advertise_legacy, host, read_btsnoop, run, wait_event
 
 from bleboard.radio import pdus
 from bleboard.radio.local import LocalRadio
@@ -248,3 +248,29 @@ async def test_read_rssi_and_data_length_on_a_connection():
     with pytest.raises(hci.HCI_Error) as error:
         await central.send_sync_command(hci.HCI_Read_RSSI_Command(handle=0x0EEE))
     assert error.value.error_code == E.UNKNOWN_CONNECTION_IDENTIFIER_ERROR
+
+
+@pytest.mark.parametrize("enhanced", [False, True], ids=["plain", "enhanced"])
+def test_connection_complete_event_follows_the_le_event_mask(tmp_path, enhanced):
+    """LE Enhanced Connection Complete when the host unmasked it, else the plain event (7.7.65.10)."""
+    from bleboard.radio.snoop import wrap_transport
+
+    path = str(tmp_path / "central.btsnoop")
+
+    @run
+    async def scenario():
+        radio = LocalRadio("fast")
+        peripheral = await host(radio)
+        central = await host(transport=wrap_transport(radio.attach(), path))
+        if not enhanced:  # what a Bluetooth 4.0 host sets: the first five LE events only
+            await central.send_sync_command(hci.HCI_LE_Set_Event_Mask_Command(le_event_mask=bytes([0x1F]) + bytes(7)))
+        await advertise_legacy(peripheral, AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE)
+        connection = await central.connect(peripheral.random_address)
+        assert connection.peer_address == peripheral.random_address
+        await central.transport.close()
+
+    scenario()
+    _, _, records = read_btsnoop(path)
+    subevents = {packet[3] for flags, packet in records if flags == 0x03 and packet[1] == 0x3E}
+    expected, unexpected = (0x0A, 0x01) if enhanced else (0x01, 0x0A)
+    assert expected in subevents and unexpected not in subevents

@@ -1,30 +1,14 @@
 """btsnoop capture: a file Wireshark reads (header, datalink H4, both directions, flushed as it goes)."""
 
 import asyncio
-import struct
 
-from radio_helpers import host, run
+from radio_helpers import host, read_btsnoop, run
 
 from bleboard.radio.local import LocalRadio
 from bleboard.radio.snoop import wrap_transport
 from bleboard.radio.transport import on_transport_lost
 
 HCI_RESET = bytes([0x01, 0x03, 0x0C, 0x00])
-
-
-def read_btsnoop(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:8] == b"btsnoop\0"
-    version, datalink = struct.unpack(">II", data[8:16])
-    records, offset = [], 16
-    while offset < len(data):
-        original, included, flags, drops, timestamp = struct.unpack(">IIIIQ", data[offset : offset + 24])
-        offset += 24
-        records.append((flags, data[offset : offset + included]))
-        assert original == included
-        offset += included
-    return version, datalink, records
 
 
 def test_snoop_records_both_directions(tmp_path):
