@@ -274,3 +274,12 @@ def test_connection_complete_event_follows_the_le_event_mask(tmp_path, enhanced)
     subevents = {packet[3] for flags, packet in records if flags == 0x03 and packet[1] == 0x3E}
     expected, unexpected = (0x0A, 0x01) if enhanced else (0x01, 0x0A)
     assert expected in subevents and unexpected not in subevents
+
+
+@run
+async def test_pairing_encrypts_the_link():
+    """SMP over ACL, then LL_ENC_REQ/LL_START_ENC through the data channel, both at connection events."""
+    radio = LocalRadio("board")
+    central, peripheral, c_conn, p_conn = await connected_pair(radio)
+    await c_conn.pair()
+    assert c_conn.is_encrypted and p_conn.is_encrypted
