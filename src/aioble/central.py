@@ -204,10 +204,11 @@ def _connect_event(event, data):
 
 
 def _stop():
-    global _scanner, _connecting
+    # A pending connect() is left to fail with ENODEV in its wait (and clean up itself).
+    global _scanner
     if _scanner:
         _scanner._state = 2
-    _scanner = _connecting = None
+    _scanner = None
 
 
 handle(_scan_event, _IRQ_SCAN_RESULT, _IRQ_SCAN_DONE)
