@@ -20,6 +20,11 @@ number of PDUs go in one event, and PDUs queued while an event is being
 delivered wait for the next one.  No timer runs while a connection is idle.
 Advertising PDUs are never delayed: they reach every other controller on the
 next loop iteration.
+
+The event period is the air's, not the connection interval the hosts
+negotiated (which the connection complete events report faithfully): a
+connection asked at 50 ms still exchanges every 7.5 ms, so tests keep their
+speed while their orderings stay those of a board.
 """
 
 from __future__ import annotations
