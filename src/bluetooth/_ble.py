@@ -126,6 +126,7 @@ class BLE(SecurityMethods, L2capMethods):
             settings["gap_name"] = self._gap_name
             settings["mtu"] = self._mtu
             port.start(_Sink(self), settings)
+            self._load_identity_key()
             return True
         if self._port is not None and self._port.is_active():
             self._port.stop()

@@ -73,27 +73,53 @@ class EventQueue:
         try:
             if before is not None:
                 before()
-            handler = self.handler
-            if handler is not None:
-                views = []
-                args = tuple(_view(item, views) for item in data)
-                try:
-                    result = handler(event, args)
-                except Exception as exc:  # noqa: BLE001 - printed as MicroPython does
-                    result = None
-                    if self.handler is handler:
-                        self.handler = None
-                    print("Unhandled exception in IRQ callback handler")
-                    sys.print_exception(exc) if hasattr(sys, "print_exception") else _print_exc(exc)
-                finally:
-                    for v in views:
-                        try:
-                            v.release()
-                        except BufferError:
-                            pass
+            result = self._invoke(event, data)
         finally:
             if finish is not None:
                 finish(result)
+
+    def _invoke(self, event, data):
+        """Call the handler once; None when there is none or it raised (printed, uninstalled)."""
+        handler = self.handler
+        if handler is None:
+            return None
+        views = []
+        args = tuple(_view(item, views) for item in data)
+        try:
+            return handler(event, args)
+        except Exception as exc:  # noqa: BLE001 - printed as MicroPython does
+            if self.handler is handler:
+                self.handler = None
+            print("Unhandled exception in IRQ callback handler")
+            _print_exc(exc)
+            return None
+        finally:
+            for v in views:
+                try:
+                    v.release()
+                except BufferError:
+                    pass
+
+    def ask(self, event, data, timeout=10.0):
+        """A synchronous event raised inside a BLE call (e.g. the identity key at start-up).
+
+        On the thread that runs handlers it is called right here, as on a board; from any
+        other thread it is queued and waited for.
+        """
+        if self.sched.on_consumer_thread():
+            return self._invoke(event, data)
+        import threading
+
+        done = threading.Event()
+        box = []
+
+        def finish(result):
+            box.append(result)
+            done.set()
+
+        self.post(event, data, None, finish)
+        done.wait(timeout)
+        return box[0] if box else None
 
     def in_handler(self):
         return self.sched.in_callback()

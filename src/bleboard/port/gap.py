@@ -290,11 +290,7 @@ class Gap:
             self.port.own_addr_type = 0
             self.port.own_addr = bytes(reversed(bytes(self.device.public_address)))
         elif mode == 1:
-            address = hci.Address.generate_static_address()
-            await self.device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=address))
-            self.device.random_address = self.device.static_address = address
-            self.port.own_addr_type = 1
-            self.port.own_addr = bytes(reversed(bytes(address)))
+            await self.port._use_random(self.device, hci.Address.generate_static_address())
         # 2 (RPA) and 3 (NRPA) are handled with pairing support (issue 3).
 
     # ---- teardown ---------------------------------------------------------

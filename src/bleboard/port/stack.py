@@ -15,7 +15,7 @@ from bumble import hci
 from bumble.device import Device, DeviceConfiguration
 
 from bluetooth import _events as ev
-from bluetooth._errors import ENODEV, ENOMEM, ENOTCONN, PortError
+from bluetooth._errors import EINVAL, ENODEV, ENOMEM, ENOTCONN, PortError
 
 from . import loop as radio_loop
 from .gap import Gap
@@ -26,6 +26,22 @@ from .link import Link
 from .security import Security
 
 log = logging.getLogger("bleboard.port")
+
+# Zephyr's vendor-specific Write BD_ADDR (OGF 0x3F, OCF 0x006): set the public address.
+ZEPHYR_WRITE_BD_ADDR = 0xFC06
+
+
+def _wanted_address(options):
+    text = options.get("address") or os.environ.get("BLEBOARD_ADDRESS")
+    if not text:
+        return None
+    if isinstance(text, (bytes, bytearray)):
+        raw = bytes(text)
+    else:
+        raw = bytes.fromhex(str(text).replace(":", ""))
+    if len(raw) != 6:
+        raise PortError(EINVAL, "a board address has 6 bytes (AA:BB:CC:DD:EE:FF)")
+    return raw
 
 
 def _quiet_bumble():
@@ -55,6 +71,7 @@ class BumblePort:
         self.links = {}  # conn_handle -> Link
         self.own_addr_type = 0
         self.own_addr = bytes(6)
+        self.identity = None  # the address this board keeps across active(False)/active(True)
         self.gap = Gap(self)
         self.gatts = GattServer(self)
         self.gattc = GattClient(self)
@@ -101,22 +118,53 @@ class BumblePort:
         self.security.attach(device)
         await device.power_on()
         await self._choose_address(device)
+        self.security.started()
         self.gatts.reset()
         self.gatts.set_preferred_mtu(self.settings["mtu"])
         asyncio.get_running_loop().create_task(self._watch_transport(transport))
 
     async def _choose_address(self, device):
-        """Public address if the controller has one, else a fresh static random one (NimBLE)."""
+        """Public address if the controller has one, else a fresh static random one (NimBLE).
+
+        A board keeps its identity: the address it had before active(False), or the one
+        asked for with BLE.new(address=...) / BLEBOARD_ADDRESS, is written to the controller
+        with the vendor command Zephyr controllers understand, so bonds survive restarts.
+        """
+        wanted = self.identity or _wanted_address(self.options)
+        if wanted is not None and await self._write_public_address(device, wanted):
+            pass
+        elif wanted is not None and wanted[0] & 0xC0 == 0xC0:
+            await self._use_random(device, hci.Address(bytes(reversed(wanted)), hci.Address.RANDOM_DEVICE_ADDRESS))
+            self.identity = wanted
+            return
         public = device.public_address
         if public is not None and public != hci.Address.ANY:
             self.own_addr_type = 0
             self.own_addr = bytes(reversed(bytes(public)))
+            self.identity = self.own_addr
             return
-        address = hci.Address.generate_static_address()
+        await self._use_random(device, hci.Address.generate_static_address())
+
+    async def _use_random(self, device, address):
         await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=address))
         device.random_address = device.static_address = address
         self.own_addr_type = 1
         self.own_addr = bytes(reversed(bytes(address)))
+
+    async def _write_public_address(self, device, wanted):
+        command = hci.HCI_Command(bytes(reversed(wanted)), op_code=ZEPHYR_WRITE_BD_ADDR)
+        try:
+            response = await asyncio.wait_for(device.host.send_command(command), 2.0)
+            params = response.return_parameters
+            status = params[0] if isinstance(params, (bytes, bytearray)) else getattr(params, "status", params)
+            if status != 0:
+                return False
+            reply = await device.send_command(hci.HCI_Read_BD_ADDR_Command())
+            device.public_address = reply.return_parameters.bd_addr
+        except Exception as exc:  # noqa: BLE001 - a controller without the vendor command
+            log.debug("controller refused Write BD_ADDR: %r", exc)
+            return False
+        return bytes(reversed(bytes(device.public_address))) == wanted
 
     async def _watch_transport(self, transport):
         try:
