@@ -279,3 +279,19 @@ def test_bad_listen_address_is_a_usage_error(address):
     assert b"address" in process.stderr.read()
     process.stdout.close()
     process.stderr.close()
+
+
+def test_a_client_speaking_garbage_is_dropped_and_the_server_goes_on(shared_server):
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
+        client.connect(shared_server.path)
+        client.sendall(b"\xffnot H4 at all")
+        assert client.recv(100) == b""  # the server closed this connection
+    # A well-behaved client right after is served normally.
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
+        client.connect(shared_server.path)
+        client.sendall(bytes([0x01, 0x03, 0x0C, 0x00]))  # HCI_Reset
+        answer = client.recv(100)
+        assert answer[:2] == bytes([0x04, 0x0E]) and answer[4:7] == bytes([0x03, 0x0C, 0x00])
+    assert shared_server.poll() is None

@@ -116,6 +116,10 @@ class Advertiser:
 class LegacyAirAdvertiser(Advertiser, bumble_controller.LegacyAdvertiser):
     """The advertiser driven by the legacy LE Set Advertising * commands."""
 
+    # Spec defaults after reset (Vol 4, Part E, 7.8.5): 1.28 s, ADV_IND, all channels.
+    advertising_interval_min: int = 0x0800
+    advertising_interval_max: int = 0x0800
+    advertising_channel_map: int = 0x07
     events: int = 0
     directed_timeout: asyncio.TimerHandle | None = None
 

@@ -82,7 +82,8 @@ class LocalRadio:
     `latency` is the connection event timing of the air: "board" (7.5 ms
     events, the default), "fast" (next loop iteration) or milliseconds.
     `extended_advertising=False` gives Bluetooth 4.2-style controllers that
-    only know the legacy advertising and scanning commands.
+    only know the legacy advertising and scanning commands.  All hosts of one
+    LocalRadio must run on the same asyncio loop.
     """
 
     def __init__(self, latency="board", *, extended_advertising: bool = True):
