@@ -189,3 +189,39 @@ def test_board_survives_client_going_away(board):
     s.close()
     r = mpremote(path, "exec", "print('still here')")
     assert r.returncode == 0 and "still here" in r.stdout
+
+
+def test_two_boards_talk_over_the_radio_through_mpremote(tmp_path):
+    """Two pty boards on one private radio, each driven by mpremote as USB boards would be."""
+    from bleboard.testing.radio import PrivateRadio
+
+    scan = tmp_path / "scan.py"
+    scan.write_text(
+        "import bluetooth, time\n"
+        "b = bluetooth.BLE()\n"
+        "b.active(True)\n"
+        "names = set()\n"
+        "def irq(event, data):\n"
+        "    if event == 5:  # _IRQ_SCAN_RESULT\n"
+        "        adv = bytes(data[4])\n"
+        "        if b'pty-A' in adv:\n"
+        "            names.add('pty-A')\n"
+        "b.irq(irq)\n"
+        "b.gap_scan(5000, 30000, 30000)\n"
+        "for _ in range(100):\n"
+        "    if names:\n"
+        "        break\n"
+        "    time.sleep_ms(50)\n"
+        "b.gap_scan(None)\n"
+        "print('seen', sorted(names))\n"
+    )
+    with PrivateRadio("fast") as radio:
+        env = {"BLEBOARD_AIR": radio.addr}
+        with pty_board.running_board(fs=str(tmp_path / "a"), env=env) as (a, _), \
+                pty_board.running_board(fs=str(tmp_path / "b"), env=env) as (b, _):
+            r = mpremote(a, "exec", "import bluetooth\nble = bluetooth.BLE()\nble.active(True)\n"
+                                    "ble.gap_advertise(20000, b'\\x02\\x01\\x06\\x06\\x09pty-A')\nprint('advertising')")
+            assert r.returncode == 0 and "advertising" in r.stdout, r.stderr
+            r = mpremote(b, "run", str(scan))
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert r.stdout.strip() == "seen ['pty-A']"

@@ -114,8 +114,10 @@ def running_board(fs=None, env=None, timeout=BOOT_TIMEOUT, extra_args=()):
     if fs is None:
         tmp = fs = tempfile.mkdtemp(prefix="bleboard-fs-")
     cmd = [sys.executable, "-m", "bleboard", "board", "--fs", str(fs), *extra_args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    errlog = tempfile.TemporaryFile()  # a file, not a pipe: a chatty board must never block on it
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog, stdin=subprocess.DEVNULL,
                             env=None if env is None else dict(os.environ, **env), start_new_session=True)
+    proc.errlog = errlog
     try:
         path = _read_device_path(proc, timeout)
         yield path, proc
@@ -127,8 +129,8 @@ def running_board(fs=None, env=None, timeout=BOOT_TIMEOUT, extra_args=()):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        for stream in (proc.stdout, proc.stderr):
-            stream.close()
+        proc.stdout.close()
+        errlog.close()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -146,8 +148,10 @@ def _read_device_path(proc, timeout):
             raise RuntimeError("virtual board did not start within %.0f s" % timeout)
         chunk = os.read(proc.stdout.fileno(), 1)
         if not chunk:
-            err = proc.stderr.read().decode(errors="replace")
-            raise RuntimeError("virtual board exited at start (status %s):\n%s" % (proc.wait(), err))
+            proc.wait(5)
+            proc.errlog.seek(0)
+            err = proc.errlog.read().decode(errors="replace")
+            raise RuntimeError("virtual board exited at start (status %s):\n%s" % (proc.returncode, err))
         line += chunk
     sel.close()
     return line.decode().strip()
