@@ -40,6 +40,7 @@ FLAG_WRITE_AUTHORIZED = 0x4000
 ATT_READ_NOT_PERMITTED = 0x02
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INSUFFICIENT_AUTHENTICATION = 0x05
+ATT_INSUFFICIENT_ENCRYPTION = 0x0F
 ATT_INVALID_ATTRIBUTE_LENGTH = 0x0D
 ATT_UNLIKELY_ERROR = 0x0E
 
@@ -155,6 +156,10 @@ class GattServer:
         if not flags & need:
             raise att.ATT_Error(denied)
         if flags & (encrypted_flag | authenticated_flag) and not connection.encryption:
+            # NimBLE: "insufficient encryption" to a peer it holds a bond for (it should
+            # just encrypt), "insufficient authentication" to a stranger (it should pair).
+            if self.port.security.is_bonded(connection.peer_address):
+                raise att.ATT_Error(ATT_INSUFFICIENT_ENCRYPTION)
             raise att.ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION)
         if flags & authenticated_flag and not connection.authenticated:
             raise att.ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION)

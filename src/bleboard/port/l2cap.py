@@ -1,15 +1,437 @@
-"""L2CAP connection-oriented channels for the port (spec §3.13) over Bumble's LE CoC."""
+"""L2CAP connection-oriented channels for the port (spec §3.13) over Bumble's LE CoC.
+
+The semantics are MicroPython's (NimBLE), not Bumble's:
+* one channel per board in total, and listening occupies it for good (EALREADY otherwise);
+* an incoming channel waits for the application's _IRQ_L2CAP_ACCEPT answer; Bumble answers
+  a request at once, so the manager's request handler is intercepted for our PSM;
+* received SDUs pile up until the application drains them with l2cap_recvinto, and only
+  then does the peer get credits again (Bumble would top them up by itself): a slow reader
+  stalls the sender;
+* l2cap_send says False when its SDU could not leave at once for lack of credits; the SDU
+  still leaves when credits come, and then _IRQ_L2CAP_SEND_READY is raised.
+
+Credits are counted twice: Bumble counts what is really sent; the main thread keeps its own
+count (under `lock`) so l2cap_send can answer without waiting for the radio loop. Both see
+the same credits in the same order, so they agree about when a stalled SDU has left.
+"""
+
+import asyncio
+import logging
+import threading
+
+from bumble import l2cap
+
+from bluetooth import _events as ev
+from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOTCONN, PortError
+
+log = logging.getLogger("bleboard.port")
+
+Result = l2cap.L2CAP_LE_Credit_Based_Connection_Response.Result
+
+# How long an incoming channel waits for the application's ACCEPT answer, and how long the
+# signalling exchanges (connect, disconnect) may take before we give up on the peer.
+ACCEPT_TIMEOUT = 20.0
+CONNECT_TIMEOUT = 30.0
+DISCONNECT_TIMEOUT = 5.0
+
+# NimBLE status codes reported in _IRQ_L2CAP_DISCONNECT when a connect fails (spec §2.2).
+STATUS_ENOMEM = 6
+STATUS_ENOTCONN = 7
+STATUS_ENOTSUP = 8
+STATUS_ETIMEOUT = 13
+STATUS_EUNKNOWN = 17
+
+# Peer's refusal (L2CAP result) -> NimBLE host error, as NimBLE's signalling layer maps it.
+_RESULT_TO_STATUS = {
+    Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED: STATUS_ENOTSUP,
+    Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE: STATUS_ENOMEM,
+    Result.CONNECTION_REFUSED_INSUFFICIENT_AUTHENTICATION: 23,
+    Result.CONNECTION_REFUSED_INSUFFICIENT_AUTHORIZATION: 24,
+    Result.CONNECTION_REFUSED_INSUFFICIENT_ENCRYPTION_KEY_SIZE: 26,
+    Result.CONNECTION_REFUSED_INSUFFICIENT_ENCRYPTION: 25,
+    Result.CONNECTION_REFUSED_INVALID_SOURCE_CID: 16,
+    Result.CONNECTION_REFUSED_SOURCE_CID_ALREADY_ALLOCATED: 2,
+    Result.CONNECTION_REFUSED_UNACCEPTABLE_PARAMETERS: 3,
+}
+# The application's non-zero ACCEPT answer -> the refusal sent to the peer (default: no resources).
+_STATUS_TO_RESULT = {status: result for result, status in _RESULT_TO_STATUS.items() if status not in (2, 16)}
+
+
+def refusal_for(answer):
+    return _STATUS_TO_RESULT.get(answer, Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE)
+
+
+def status_for(result):
+    return _RESULT_TO_STATUS.get(result, STATUS_EUNKNOWN)
+
+
+def mps_for(mtu):
+    """Our PDU size: a whole SDU per PDU (the host splits it into ACL packets anyway)."""
+    return max(l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS, min(mtu + 2, l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_MPS))
+
+
+def credits_for(mtu):
+    """Credits that let the peer send one full SDU, as NimBLE grants them."""
+    mps = mps_for(mtu)
+    return (mtu + 2 + mps - 1) // mps
+
+
+class Channel:
+    """MicroPython's one channel: connecting, accepting, open or closed."""
+
+    def __init__(self, link, psm, our_mtu, incoming):
+        self.link = link
+        self.psm = psm
+        self.our_mtu = our_mtu
+        self.incoming = incoming
+        self.state = "accepting" if incoming else "connecting"
+        self.cid = 0  # our (source) CID
+        self.peer_mtu = 0
+        self.peer_mps = 0
+        self.bc = None  # Bumble LeCreditBasedChannel once open
+        self.rx = bytearray()  # received, not yet read by the application
+        self.tx_credits = 0  # credits not yet promised to an SDU (main-thread view)
+        self.owed = 0  # credits the stalled SDU still needs
+        self.stalled = False
+        self.timer = None
+        self.answer = None  # what to do once the application accepted or refused
 
 
 class L2cap:
     def __init__(self, port):
         self.port = port
+        self.lock = threading.Lock()
+        self.device = None
+        self.manager = None
+        self.listen_psm = None
+        self.listen_mtu = 0
+        self.server = None
+        self.channel = None
+        self.last_closed = None  # (conn_handle, cid): l2cap_send there is ENOTCONN, not EINVAL
 
+    # ---- hooks called by stack.py -------------------------------------------
     def attach(self, device):
         """A new Bumble device (active(True)): no channel, nothing listening."""
+        self.reset()
+        self.device = device
+        manager = self.manager = device.l2cap_channel_manager
+        request = manager.on_l2cap_le_credit_based_connection_request
+        response = manager.on_l2cap_le_credit_based_connection_response
+        # The manager dispatches signalling frames with getattr(self, "on_<name>").
+        manager.on_l2cap_le_credit_based_connection_request = (
+            lambda connection, cid, frame: self._on_request(connection, cid, frame, request))
+        manager.on_l2cap_le_credit_based_connection_response = (
+            lambda connection, cid, frame: self._on_response(connection, cid, frame, response))
 
     def on_link_closed(self, link, notify):
         """The connection dropped: its channel is gone (events before the disconnect event)."""
+        chan = self.channel
+        if chan is None or chan.link is not link:
+            return
+        if chan.state == "open":
+            self._closed(chan, 0, notify)
+        elif chan.state == "connecting":
+            self._closed(chan, STATUS_ENOTCONN, notify)
+        else:
+            self._release(chan)
 
     def reset(self):
         """active(False): forget every channel silently."""
+        chan = self.channel
+        if chan is not None:
+            if chan.timer is not None:
+                chan.timer.cancel()
+            chan.state = "closed"
+        with self.lock:
+            self.channel = None
+            self.listen_psm = None
+            self.last_closed = None
+        if self.server is not None:
+            try:
+                self.server.close()
+            except Exception:  # noqa: BLE001 - the device is going away anyway
+                pass
+        self.server = None
+
+    # ---- called by the binding (main thread) ---------------------------------
+    def listen(self, psm, mtu):
+        with self.lock:
+            if self.listen_psm is not None or self.channel is not None:
+                raise PortError(EALREADY, "an L2CAP channel is already in use (listening or connected)")
+            self.listen_psm, self.listen_mtu = psm, mtu
+        try:
+            self.port.rl.run(self._listen(psm, mtu))
+        except BaseException:
+            with self.lock:
+                self.listen_psm = None
+            raise
+
+    def connect(self, conn_handle, psm, mtu):
+        link = self.port.link(conn_handle)
+        with self.lock:
+            if self.listen_psm is not None or self.channel is not None:
+                raise PortError(EALREADY, "an L2CAP channel is already in use (listening or connected)")
+            chan = self.channel = Channel(link, psm, mtu, incoming=False)
+        self.port.rl.call_soon(self._start_connect, chan)
+
+    def disconnect(self, conn_handle, cid):
+        with self.lock:
+            chan = self._open_channel(conn_handle, cid)
+        self.port.rl.spawn(self._disconnect(chan))
+
+    def send(self, conn_handle, cid, data):
+        with self.lock:
+            chan = self._open_channel(conn_handle, cid, closed_errno=ENOTCONN)
+            if len(data) > chan.peer_mtu:
+                raise PortError(EINVAL, "buf longer than the peer's MTU (%d)" % chan.peer_mtu)
+            if len(data) > 2 * chan.our_mtu:
+                raise PortError(EINVAL, "buf longer than twice our MTU (%d)" % chan.our_mtu)
+            if chan.stalled:
+                raise PortError(EBUSY, "channel stalled: wait for _IRQ_L2CAP_SEND_READY")
+            if not data:
+                return True
+            need = -(-(len(data) + 2) // chan.peer_mps)
+            if chan.tx_credits >= need:
+                chan.tx_credits -= need
+                ready = True
+            else:
+                chan.owed = need - chan.tx_credits
+                chan.tx_credits = 0
+                chan.stalled = True
+                ready = False
+        self.port.rl.call_soon(self._write, chan, data)
+        return ready
+
+    def recvinto(self, conn_handle, cid, buf):
+        with self.lock:
+            chan = self._open_channel(conn_handle, cid)
+            if buf is None:
+                return len(chan.rx)
+            n = min(len(buf), len(chan.rx))
+            if not n:
+                return 0
+            buf[:n] = chan.rx[:n]
+            del chan.rx[:n]
+            drained = not chan.rx
+        if drained:
+            self.port.rl.call_soon(self._grant, chan)
+        return n
+
+    def _open_channel(self, conn_handle, cid, closed_errno=EINVAL):
+        chan = self.channel
+        if chan is not None and chan.state == "open" and chan.link.handle == conn_handle and chan.cid == cid:
+            return chan
+        if closed_errno != EINVAL and self.last_closed == (conn_handle, cid):
+            raise PortError(closed_errno, "L2CAP channel %d is closed" % cid)
+        raise PortError(EINVAL, "no L2CAP channel %d on connection %d" % (cid, conn_handle))
+
+    # ---- radio loop: listening and accepting ----------------------------------
+    async def _listen(self, psm, mtu):
+        spec = l2cap.LeCreditBasedChannelSpec(psm=psm, mtu=mtu, mps=mps_for(mtu), max_credits=credits_for(mtu))
+        self.server = self.device.create_l2cap_server(spec, handler=self._on_incoming_open)
+
+    def _on_request(self, connection, sig_cid, frame, original):
+        link = self.port.links.get(connection.handle)
+        if self.listen_psm is None or frame.le_psm != self.listen_psm or link is None:
+            original(connection, sig_cid, frame)  # Bumble refuses: PSM not supported
+            return
+        with self.lock:
+            busy = self.channel is not None
+            if not busy:
+                chan = self.channel = Channel(link, frame.le_psm, self.listen_mtu, incoming=True)
+        if busy:
+            self._refuse(connection, sig_cid, frame, Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE)
+            return
+        chan.peer_mtu = frame.mtu
+        chan.cid = self.manager.find_free_le_cid(self.manager.channels.get(connection.handle, {})) or 0
+        chan.answer = (connection, sig_cid, frame, original)
+        loop = asyncio.get_running_loop()
+        chan.timer = loop.call_later(ACCEPT_TIMEOUT, self._answer, chan, STATUS_ENOMEM)
+        rl = self.port.rl
+        self.port.sink.post(
+            ev.IRQ_L2CAP_ACCEPT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu), None,
+            lambda result: rl.call_soon(self._answer, chan, ev.int_result(result)),
+        )
+
+    def _answer(self, chan, refusal):
+        if chan.state != "accepting":
+            return  # answered already, timed out, link gone or radio stopped
+        if chan.timer is not None:
+            chan.timer.cancel()
+            chan.timer = None
+        connection, sig_cid, frame, original = chan.answer
+        chan.answer = None
+        if refusal:
+            self._release(chan)
+            self._refuse(connection, sig_cid, frame, refusal_for(refusal))
+            return
+        chan.state = "opening"
+        original(connection, sig_cid, frame)  # Bumble allocates, answers, then _on_incoming_open
+        if chan.state == "opening":
+            self._release(chan)  # Bumble refused it (e.g. the peer's CID is in use)
+
+    def _refuse(self, connection, sig_cid, frame, result):
+        self.manager.send_control_frame(connection, sig_cid, l2cap.L2CAP_LE_Credit_Based_Connection_Response(
+            identifier=frame.identifier, destination_cid=0, mtu=max(23, self.listen_mtu or 23),
+            mps=max(23, mps_for(self.listen_mtu or 23)), initial_credits=0, result=result))
+
+    def _on_incoming_open(self, bc):
+        chan = self.channel
+        if chan is None or chan.state != "opening" or chan.link.connection is not bc.connection:
+            return
+        self._prepare(chan, bc)
+        self._opened(chan, bc)
+
+    # ---- radio loop: connecting -----------------------------------------------
+    def _start_connect(self, chan):
+        if chan.state != "connecting":
+            return
+        chan.cid = self.manager.find_free_le_cid(self.manager.channels.get(chan.link.handle, {})) or 0
+        asyncio.ensure_future(self._connect(chan))
+
+    async def _connect(self, chan):
+        mtu = chan.our_mtu
+        spec = l2cap.LeCreditBasedChannelSpec(psm=chan.psm, mtu=mtu, mps=mps_for(mtu), max_credits=credits_for(mtu))
+        status = STATUS_EUNKNOWN
+        try:
+            await asyncio.wait_for(
+                self.manager.create_le_credit_based_channel(chan.link.connection, spec), CONNECT_TIMEOUT)
+            return
+        except asyncio.TimeoutError:
+            status = STATUS_ETIMEOUT
+        except asyncio.CancelledError:
+            status = STATUS_ENOTCONN  # the link dropped (Bumble cancels the request)
+        except l2cap.L2capError as exc:
+            status = status_for(exc.error_code)
+        except Exception as exc:  # noqa: BLE001 - any other failure ends the attempt
+            log.debug("L2CAP connect failed: %r", exc)
+        if chan.state == "connecting":
+            self._closed(chan, status, True)
+
+    def _on_response(self, connection, sig_cid, frame, original):
+        chan = self.channel
+        request = self.manager.le_coc_requests.get(frame.identifier)
+        bc = None
+        if (chan is not None and chan.state == "connecting" and request is not None
+                and chan.link.connection is connection and request.le_psm == chan.psm):
+            bc = self.manager.find_channel(connection.handle, request.source_cid)
+            if bc is not None:
+                self._prepare(chan, bc)  # before it opens: data may follow in the same batch
+        original(connection, sig_cid, frame)
+        if bc is None:
+            return
+        if bc.state == bc.State.CONNECTED:
+            self._opened(chan, bc)
+        else:
+            self._closed(chan, status_for(frame.result), True)
+
+    # ---- radio loop: an open channel ------------------------------------------
+    def _prepare(self, chan, bc):
+        """Take flow control and reception away from Bumble's defaults."""
+        bc.peer_credits_threshold = -1  # never top the peer up by itself: we do, once drained
+        bc.sink = lambda sdu: self._on_sdu(chan, sdu)
+        on_credits = bc.on_credits
+
+        def credits_arrived(count):
+            on_credits(count)
+            self._on_credits(chan, count)
+
+        bc.on_credits = credits_arrived
+        bc.on(bc.EVENT_CLOSE, lambda: self._closed(chan, 0, True))
+
+    def _opened(self, chan, bc):
+        with self.lock:
+            chan.bc = bc
+            chan.cid = bc.source_cid
+            chan.peer_mtu = bc.peer_mtu
+            chan.peer_mps = bc.peer_mps
+            chan.tx_credits = bc.credits
+            chan.state = "open"
+            self.last_closed = None
+        link = chan.link
+        self.port.sink.post(ev.IRQ_L2CAP_CONNECT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu))
+
+    def _on_sdu(self, chan, sdu):
+        if chan.state != "open":
+            return
+        with self.lock:
+            chan.rx += sdu
+            empty = not chan.rx
+        self.port.sink.post(ev.IRQ_L2CAP_RECV, (chan.link.handle, chan.cid))
+        if empty:
+            self._grant(chan)  # an empty SDU: nothing to drain, so nothing to wait for
+
+    def _grant(self, chan):
+        """The application has read everything: let the peer send one more full SDU."""
+        bc = chan.bc
+        if chan.state != "open" or bc is None or bc.state != bc.State.CONNECTED:
+            return
+        with self.lock:
+            if chan.rx:
+                return
+        count = credits_for(chan.our_mtu) - bc.peer_credits
+        if count > 0:
+            bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
+                identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=count))
+            bc.peer_credits += count
+
+    def _on_credits(self, chan, count):
+        with self.lock:
+            if chan.state != "open":
+                return
+            if not chan.stalled:
+                chan.tx_credits += count
+                return
+            if count < chan.owed:
+                chan.owed -= count
+                return
+            chan.tx_credits += count - chan.owed
+            chan.owed = 0
+            chan.stalled = False
+        self.port.sink.post(ev.IRQ_L2CAP_SEND_READY, (chan.link.handle, chan.cid, 0))
+
+    def _write(self, chan, data):
+        bc = chan.bc
+        if chan.state == "open" and bc.state == bc.State.CONNECTED:
+            bc.write(data)
+
+    async def _disconnect(self, chan):
+        bc = chan.bc
+        if chan.state != "open" or bc.state != bc.State.CONNECTED:
+            return
+        try:
+            await asyncio.wait_for(bc.disconnect(), DISCONNECT_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - no answer from the peer: close our side anyway
+            log.debug("L2CAP disconnect: %r", exc)
+            bc.abort()
+        self._closed(chan, 0, True)
+
+    # ---- closing ----------------------------------------------------------------
+    def _closed(self, chan, status, notify):
+        with self.lock:
+            if chan.state == "closed":
+                return
+            chan.state = "closed"
+            chan.rx = bytearray()
+            chan.stalled = False
+            if self.channel is chan:
+                self.channel = None
+            self.last_closed = (chan.link.handle, chan.cid)
+        bc = chan.bc
+        if bc is not None and self.manager is not None:
+            # Bumble forgets the channel by our CID only; the peer's CID would stay taken.
+            by_peer = self.manager.le_coc_channels.get(chan.link.handle, {})
+            if by_peer.get(bc.destination_cid) is bc:
+                del by_peer[bc.destination_cid]
+        if notify:
+            self.port.sink.post(ev.IRQ_L2CAP_DISCONNECT, (chan.link.handle, chan.cid, chan.psm, status))
+
+    def _release(self, chan):
+        """An incoming channel that never opened: free the slot without an event."""
+        with self.lock:
+            chan.state = "closed"
+            if self.channel is chan:
+                self.channel = None
+        if chan.timer is not None:
+            chan.timer.cancel()
+            chan.timer = None

@@ -83,6 +83,8 @@ class SecretStore(KeyStore):
     async def get(self, name):
         blob = await self._ask(ev.IRQ_GET_SECRET, (SEC_PEER, 0, record_key(hci.Address(name))))
         decoded = self._decode(blob) if blob is not None else None
+        if decoded:
+            self.security.bonded_peers.add(name)
         return decoded[1] if decoded else None
 
     async def update(self, name, keys):
@@ -92,10 +94,13 @@ class SecretStore(KeyStore):
             return  # paired without bonding: nothing is stored (spec §3.14)
         blob = json.dumps({"addr": name, "keys": keys.to_dict()}, sort_keys=True).encode()
         stored = await self._ask(ev.IRQ_SET_SECRET, (SEC_PEER, record_key(address), blob))
-        if not stored:
+        if stored:
+            self.security.bonded_peers.add(name)
+        else:
             log.warning("the application did not store the bond for %s", name)
 
     async def delete(self, name):
+        self.security.bonded_peers.discard(name)
         await self._ask(ev.IRQ_SET_SECRET, (SEC_PEER, record_key(hci.Address(name)), None))
 
     async def get_all(self):
@@ -181,6 +186,10 @@ class Security:
         self.port = port
         self.device = None
         self.pending_actions = {}  # (conn_handle, action) -> future of the application's answer
+        self.bonded_peers = set()  # peers whose keys the application stored or returned
+
+    def is_bonded(self, address):
+        return str(address) in self.bonded_peers
 
     def attach(self, device):
         self.device = device
