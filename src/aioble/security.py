@@ -3,7 +3,8 @@
 The stack asks for and hands over opaque secrets (_IRQ_GET_SECRET /
 _IRQ_SET_SECRET); we keep them in memory in insertion order and, once
 load_secrets() named a file, write the file after every change.  A file that
-cannot be parsed is reported and never overwritten.
+cannot be parsed is reported and never overwritten.  The side that does not call
+pair() allows bonding with aioble.config(bond=True).
 """
 
 from binascii import hexlify, unhexlify

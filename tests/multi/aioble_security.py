@@ -31,6 +31,7 @@ def stored(path):
 
 async def peripheral(path):
     aioble.security.load_secrets(path)
+    aioble.config(bond=True)  # the responder must allow bonding too
     svc = aioble.Service(SVC)
     ctrl = aioble.Characteristic(svc, CTRL, write=True, capture=True)
     aioble.register_services(svc)
@@ -46,6 +47,7 @@ async def peripheral(path):
         if round == 1:
             aioble.stop()
             aioble.security.load_secrets(path)
+            aioble.config(bond=True)
             aioble.register_services(svc)
             multitest.broadcast("restarted")
 
