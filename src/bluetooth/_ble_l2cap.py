@@ -2,8 +2,92 @@
 
 Kept apart from _ble.py: MicroPython builds without L2CAP have none of these methods, and
 tests gate on `hasattr(bluetooth.BLE, "l2cap_connect")`.
+
+As on NimBLE there is one channel per radio in total, and listening occupies it for good.
+Choices where MicroPython leaves the behaviour open (spec §8.10 and issue 3):
+* every method raises OSError(ENODEV) while the radio is inactive;
+* PSM 0 is not a valid LE PSM: OSError(EINVAL);
+* l2cap_send on the channel that just closed raises OSError(ENOTCONN) (EINVAL for a CID
+  that never existed), so a sender waiting for _IRQ_L2CAP_SEND_READY learns why;
+* sending an empty buffer sends nothing and returns True.
 """
+
+import functools
+
+from . import _args
+from ._api import _api, _positional
+from ._errors import EINVAL, oserror
+
+MIN_MTU = 32
+MAX_MTU = 65535
+
+
+def _positional_only(name, count):
+    """MicroPython's L2CAP methods take exactly `count` positional arguments, no keywords."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            if kwargs:
+                raise TypeError("function doesn't take keyword arguments")
+            _positional(name, args, count, count)
+            return method(self, *args)
+
+        return wrapper
+
+    return decorate
+
+
+def _mtu(value):
+    return min(max(_args.to_int(value, "mtu"), MIN_MTU), MAX_MTU)
+
+
+def _psm(value):
+    psm = _args.u16(value, "psm")
+    if psm == 0:
+        raise oserror(EINVAL, "psm must not be 0")
+    return psm
+
+
+def _writable(buf):
+    try:
+        view = memoryview(buf)
+    except TypeError:
+        raise TypeError("object with buffer protocol required (buf)") from None
+    if view.readonly:
+        raise TypeError("buf must be a writable buffer (bytearray, memoryview, array)")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
 
 
 class L2capMethods:
-    pass
+    @_positional_only("l2cap_listen", 2)
+    @_api
+    def l2cap_listen(self, psm, mtu):
+        port = self._active_port()
+        port.l2cap.listen(_psm(psm), _mtu(mtu))
+
+    @_positional_only("l2cap_connect", 3)
+    @_api
+    def l2cap_connect(self, conn_handle, psm, mtu):
+        port = self._active_port()
+        port.l2cap.connect(_args.u16(conn_handle, "conn_handle"), _psm(psm), _mtu(mtu))
+
+    @_positional_only("l2cap_disconnect", 2)
+    @_api
+    def l2cap_disconnect(self, conn_handle, cid):
+        port = self._active_port()
+        port.l2cap.disconnect(_args.u16(conn_handle, "conn_handle"), _args.u16(cid, "cid"))
+
+    @_positional_only("l2cap_send", 3)
+    @_api
+    def l2cap_send(self, conn_handle, cid, buf):
+        port = self._active_port()
+        conn, chan = _args.u16(conn_handle, "conn_handle"), _args.u16(cid, "cid")
+        return port.l2cap.send(conn, chan, _args.to_bytes(buf, "buf"))
+
+    @_positional_only("l2cap_recvinto", 3)
+    @_api
+    def l2cap_recvinto(self, conn_handle, cid, buf):
+        port = self._active_port()
+        conn, chan = _args.u16(conn_handle, "conn_handle"), _args.u16(cid, "cid")
+        return port.l2cap.recvinto(conn, chan, None if buf is None else _writable(buf))
