@@ -147,3 +147,25 @@ def test_micropython_bluetooth_over_serial_h4():
             proc.wait(5)
             proc.stdout.close()
             proc.stderr.close()
+
+
+def test_pty_board_on_a_serial_controller():
+    """mpremote -> pty REPL -> bluetooth -> Bumble -> serial H4 -> controller: `bleboard board --hci`."""
+    import shutil
+    import subprocess
+
+    from bleboard.tools import pty_board
+
+    mpremote = shutil.which("mpremote")
+    if mpremote is None:
+        pytest.skip("mpremote is not installed")
+    with PtyRadio() as radio:
+        port = radio.add("board-controller")
+        address = radio.controller(port).public_address
+        with pty_board.running_board(extra_args=("--hci", f"serial:{port},1000000,rtscts")) as (path, _):
+            r = subprocess.run([mpremote, "connect", path, "exec",
+                                "import bluetooth\nb = bluetooth.BLE()\nb.active(True)\n"
+                                "print(':'.join('%02X' % x for x in b.config('mac')[1]))\nb.active(False)"],
+                               capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == str(address).split("/")[0]
