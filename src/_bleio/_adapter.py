@@ -74,6 +74,15 @@ class Adapter:
         finally:
             cls._making_singleton = False
 
+    @classmethod
+    def _with_ble(cls, ble):
+        """An adapter over an existing BLE object (e.g. `bluetooth.BLE.new(radio=...)` in tests, benchmarks)."""
+        self = cls._singleton()
+        self._ble = ble
+        self._ext = hasattr(type(ble), "new")
+        ble.irq(self._irq)
+        return self
+
     # ---- the radio ------------------------------------------------------------
 
     def _start(self):
