@@ -4,7 +4,7 @@ against raw Bumble on the same kind of virtual link, in one run; and the .mpy si
 Both sides use an in-process LocalRadio in fast mode, so the figures compare the stacks.
 The _bleio server sends with PacketBuffer.write (gatts_notify) and with Characteristic.value
 (gatts_write + send_update, as adafruit_ble's UART does); the client receives into a
-PacketBuffer / CharacteristicBuffer. Prints ratios _bleio/raw (target >= 0.7x). Never fails.
+PacketBuffer / CharacteristicBuffer. Prints medians of ROUNDS runs and the ratios _bleio/raw (target >= 0.7x). Never fails.
 """
 
 import asyncio
@@ -140,9 +140,15 @@ def mpy_size():
     return total
 
 
+ROUNDS = 3  # each figure is the median of this many runs (the machine may be busy)
+
+
 def main():
-    raw = asyncio.run(raw_notify())
-    ours = bleio_notify()
+    import statistics
+
+    raw = statistics.median(asyncio.run(raw_notify()) for _ in range(ROUNDS))
+    rounds = [bleio_notify() for _ in range(ROUNDS)]
+    ours = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print("_bleio notify throughput vs raw Bumble (%d x %d-byte notifications, fast virtual link, in-process)" % (N_NOTIFY, SIZE))
     print("%-22s %10s %10s %8s %s" % ("receiver", "raw KB/s", "_bleio", "ratio", "target"))
     for key, rate in ours.items():
