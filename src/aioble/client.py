@@ -27,7 +27,6 @@ _IRQ_GATTC_INDICATE = const(19)
 _FLAG_WRITE_NO_RESPONSE = const(0x04)
 _FLAG_WRITE = const(0x08)
 
-_QUEUE_DEPTH = const(10)  # notifications/indications kept while nobody awaits them
 
 _CCCD = UUID(0x2902)
 # Service, include and characteristic declarations end a characteristic's descriptors.
@@ -134,6 +133,10 @@ class BaseClientCharacteristic:
 
 
 class ClientCharacteristic(BaseClientCharacteristic):
+    # Notifications (and indications) kept while nobody awaits them; the oldest are
+    # dropped beyond. Raise it on a characteristic that receives bursts.
+    queue_depth = 10
+
     def __init__(self, service, end_handle, value_handle, properties, uuid):
         self.service = service
         self._conn = service.connection
@@ -206,7 +209,7 @@ def _irq(event, data):
         if c:
             q = c._notified if event == _IRQ_GATTC_NOTIFY else c._indicated
             q.append(bytes(data[2]))
-            if len(q) > _QUEUE_DEPTH:
+            if len(q) > c.queue_depth:
                 q.pop(0)
             wake(c)
         return
