@@ -116,7 +116,8 @@ def running_board(fs=None, env=None, timeout=BOOT_TIMEOUT, extra_args=()):
     cmd = [sys.executable, "-m", "bleboard", "board", "--fs", str(fs), *extra_args]
     errlog = tempfile.TemporaryFile()  # a file, not a pipe: a chatty board must never block on it
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog, stdin=subprocess.DEVNULL,
-                            env=None if env is None else dict(os.environ, **env), start_new_session=True)
+                            env=None if env is None else dict(os.environ, **env), start_new_session=True,
+                            preexec_fn=_die_with_parent)
     proc.errlog = errlog
     try:
         path = _read_device_path(proc, timeout)
@@ -133,6 +134,15 @@ def running_board(fs=None, env=None, timeout=BOOT_TIMEOUT, extra_args=()):
         errlog.close()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _die_with_parent():
+    """In the child: SIGTERM when the process that started the board dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _read_device_path(proc, timeout):

@@ -107,6 +107,10 @@ def attach(port, stdin_fd=0, out=None, baud=115200, hello="", greet=b""):
 
 
 def main(args):
+    import signal
+
+    # SIGTERM (a closed terminal, a test ending) unwinds normally, so a virtual board we started stops too
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.port and args.virtual:
         print("bleboard repl: give --port or --virtual, not both", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ class Console:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pending = b""
+        self._dropping = False
         os.set_blocking(fd, False)
         self._thread = threading.Thread(target=self._read_loop, name="board-console", daemon=True)
         self._thread.start()
@@ -87,10 +88,14 @@ class Console:
                 try:
                     n = os.write(self.fd, view)
                     view = view[n:]
+                    self._dropping = False
                 except BlockingIOError:
-                    _, ready, _ = select.select([], [self.fd], [], WRITE_STALL)
+                    # a full pty: wait for the reader, but once it has not come for WRITE_STALL,
+                    # drop output at once until it drains (a USB board with no host does the same)
+                    _, ready, _ = select.select([], [self.fd], [], 0 if self._dropping else WRITE_STALL)
                     if not ready:
-                        return  # nobody reads the board's output: drop it, as a USB board does
+                        self._dropping = True
+                        return
                 except OSError:
                     return
 
