@@ -240,3 +240,20 @@ def test_real_esptool_failure_is_reported(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_msd_copy_writes_the_final_name(tmp_path):
+    """DAPLink / ST-LINK drives (DETAILS.TXT) accept a file by its extension: no temporary name."""
+    drive = tmp_path / "media" / "MICROBIT"
+    drive.mkdir(parents=True)
+    (drive / "DETAILS.TXT").write_text("# DAPLink Firmware - see https://daplink.io\nUnique ID: 9904\n")
+    fw = tmp_path / "microbit.hex"
+    fw.write_bytes(make_ihex(0x0, nbytes=4096))
+    board = boards.get("micro_bit_v2")
+    assert firmware.check(str(fw), board) == "ihex"
+    p = flash.plan(board, str(fw), "ihex", flash.choose_method(board, "ihex"), roots=[str(drive.parent)])
+    assert p.method == "msd" and p.drive == str(drive)
+    names_during = []
+    flash.run(p, str(fw), on_progress=lambda done, total: names_during.append(sorted(f.name for f in drive.iterdir())))
+    assert all(names == ["DETAILS.TXT", "microbit.hex"] for names in names_during)
+    assert (drive / "microbit.hex").read_bytes() == fw.read_bytes()

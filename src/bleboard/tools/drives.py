@@ -95,15 +95,17 @@ def progress_bar(done, total, out=None):
     out.flush()
 
 
-def copy(src, drive, on_progress=progress_bar, name=None):
+def copy(src, drive, on_progress=progress_bar, name=None, via_temp=True):
     """Copy src onto drive as name, via a temporary name; raise DriveError if the drive goes away.
 
     A UF2 bootloader reboots as soon as the last block is in, so an error after
     every byte was written (closing, renaming on a vanished drive) means success.
+    via_temp=False writes the final name directly: DAPLink and ST-LINK drives
+    judge a file by its name's extension and would reject a temporary name.
     """
     name = name or os.path.basename(src)
     final = os.path.join(drive, name)
-    tmp = os.path.join(drive, ".bleboard-" + name + ".part")
+    tmp = os.path.join(drive, ".bleboard-" + name + ".part") if via_temp else final
     total = os.path.getsize(src)
     done = 0
     marker = next((m for m in MARKERS.values() if _has_marker(drive, m)), None)
@@ -121,7 +123,8 @@ def copy(src, drive, on_progress=progress_bar, name=None):
                 if done < total and not (os.path.isdir(drive) and (marker is None or _has_marker(drive, marker))):
                     raise FileNotFoundError(f"{drive} is gone")
             os.fsync(out.fileno())
-        os.replace(tmp, final)
+        if tmp != final:
+            os.replace(tmp, final)
     except OSError as e:
         _discard(tmp)
         if done >= total and not os.path.isdir(drive):

@@ -143,7 +143,7 @@ def run(p, path, on_progress=drives.progress_bar):
     """Carry the plan out; raise FlashError with the tool's exit status on failure."""
     if p.drive:
         try:
-            return drives.copy(path, p.drive, on_progress=on_progress)
+            return drives.copy(path, p.drive, on_progress=on_progress, via_temp=(p.method == "uf2"))
         except drives.DriveError as e:
             raise FlashError(str(e)) from None
     hint = missing_tool(p)
