@@ -179,8 +179,10 @@ def _interactive():
 
 
 def _execute(source, filename):
+    import builtins
+
     module = types.ModuleType("__main__")
-    module.__builtins__ = __builtins__
+    module.__builtins__ = builtins
     if filename not in ("<string>", "<stdin>"):
         module.__file__ = filename
     sys.modules["__main__"] = module
