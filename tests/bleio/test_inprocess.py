@@ -1,0 +1,80 @@
+"""Two _bleio adapters on one in-process virtual radio: GAP name, connect failures, enabled,
+and the NotImplementedError a board without bleboard's port extensions gets."""
+
+import pytest
+
+import _bleio
+
+bluetooth = pytest.importorskip("bluetooth")
+local = pytest.importorskip("bleboard.radio.local")
+
+
+@pytest.fixture
+def pair():
+    radio = local.LocalRadio(latency="fast")
+    a = _bleio.Adapter._with_ble(bluetooth.BLE.new(radio=radio))
+    b = _bleio.Adapter._with_ble(bluetooth.BLE.new(radio=radio))
+    yield a, b
+    a.enabled = False
+    b.enabled = False
+    radio.close()
+
+
+def test_name_is_the_gap_device_name(pair):
+    periph, central = pair
+    addr = periph.address
+    assert periph.name == "CIRCUITPY%02x%02x" % (addr.address_bytes[1], addr.address_bytes[0])
+    periph.name = "renamed"
+    assert periph.name == "renamed"
+    with pytest.raises(TypeError):
+        periph.name = b"bytes"
+    periph.start_advertising(b"\x02\x01\x06", interval=0.02)
+    conn = central.connect(addr, timeout=5)
+    (gap,) = conn.discover_remote_services([_bleio.UUID(0x1800)])
+    names = [c for c in gap.characteristics if c.uuid == _bleio.UUID(0x2A00)]
+    assert names[0].value == b"renamed"
+    assert 7.5 <= conn.connection_interval <= 4000
+    assert conn.max_packet_length > 20  # MTU exchanged after connecting
+    assert periph.connections[0].connected
+    conn.disconnect()
+    assert central.connections == ()
+
+
+def test_connect_to_nobody_times_out(pair):
+    _, central = pair
+    with pytest.raises(_bleio.BluetoothError, match="Failed to connect"):
+        central.connect(_bleio.Address(b"\x01\x02\x03\x04\x05\xc6", _bleio.Address.RANDOM_STATIC), timeout=0.5)
+    assert not central.connected
+
+
+def test_disable_ends_connections(pair):
+    periph, central = pair
+    periph.start_advertising(b"\x02\x01\x06", interval=0.02)
+    conn = central.connect(periph.address, timeout=5)
+    central.enabled = False
+    assert not central.enabled and not conn.connected and central.connections == ()
+    with pytest.raises(_bleio.BluetoothError, match="not enabled"):
+        central.start_scan()
+    central.enabled = True
+    assert central.address is not None
+
+
+@pytest.mark.parametrize(
+    "kw,feature",
+    [
+        (dict(data=bytes(40)), "longer than 31"),
+        (dict(anonymous=True), "anonymous"),
+        (dict(timeout=5), "timeout"),
+        (dict(tx_power=4), "tx_power"),
+        (dict(directed_to=_bleio.Address(bytes(6), 0)), "directed"),
+    ],
+)
+def test_board_without_extensions_says_what_is_missing(pair, kw, feature):
+    periph, _ = pair
+    periph._start()
+    periph._ext = False  # as on a MicroPython board: plain gap_advertise only
+    kw.setdefault("data", b"\x02\x01\x06")
+    with pytest.raises(NotImplementedError, match=feature) as info:
+        periph.start_advertising(**kw)
+    assert "extension" in str(info.value)
+    assert not periph.advertising
