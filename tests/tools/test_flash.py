@@ -13,7 +13,7 @@ import pytest
 
 from bleboard.tools import boards, drives, firmware, flash
 
-from conftest import make_dfu_zip, make_dfuse, make_esp_image, make_ihex, make_uf2
+from firmware_samples import make_dfu_zip, make_dfuse, make_esp_image, make_ihex, make_uf2
 
 NRF52840, RP2040 = 0xADA52840, 0xE48BFF56
 
