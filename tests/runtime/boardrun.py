@@ -39,3 +39,15 @@ def run_board(*args, input=None, env=None, cwd=None, timeout=30):
 
 def script(name):
     return os.path.join(SCRIPTS, name)
+
+
+def start_board(*args, env=None, deadline=60, **popen_kw):
+    """Popen `bleboard run ARGS`, killed after `deadline` s so a hung board fails the test
+    (reads from its pipes then hit EOF) instead of hanging the suite."""
+    import threading
+
+    proc = subprocess.Popen(board_cmd(*args), env=clean_env() if env is None else env, **popen_kw)
+    killer = threading.Timer(deadline, proc.kill)
+    killer.daemon = True
+    killer.start()
+    return proc

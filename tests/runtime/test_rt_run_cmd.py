@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from boardrun import board_cmd, clean_env, run_board
+from boardrun import board_cmd, clean_env, run_board, start_board
 
 
 def test_c_argv_path0_cwd(tmp_path):
@@ -116,9 +116,7 @@ def test_non_daemon_thread_does_not_keep_board_alive():
 
 
 def _start_and_wait_ready(code, **kw):
-    proc = subprocess.Popen(
-        board_cmd("-c", code), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), **kw
-    )
+    proc = start_board("-c", code, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
     assert proc.stdout.readline() == "ready\n"
     return proc
 
@@ -156,9 +154,7 @@ def test_unbuffered_lines_arrive_one_by_one(how):
     env = clean_env(PYTHONUNBUFFERED="1") if how == "env" else clean_env()
     opts = [] if how == "env" else ["-u"]
     code = "import sys\nfor i in range(3):\n    print('line', i)\n    sys.stdin.readline()\nprint('end', end='')\n"
-    proc = subprocess.Popen(
-        board_cmd(*opts, "-c", code), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
-    )
+    proc = start_board(*opts, "-c", code, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
     try:
         for i in range(3):
             assert proc.stdout.readline() == "line %d\n" % i
@@ -172,7 +168,7 @@ def test_unbuffered_lines_arrive_one_by_one(how):
 
 def test_default_output_is_line_buffered():
     code = "import sys\nprint('first')\nsys.stdin.readline()\n"
-    proc = subprocess.Popen(board_cmd("-c", code), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env())
+    proc = start_board("-c", code, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert proc.stdout.readline() == b"first\n"
     finally:

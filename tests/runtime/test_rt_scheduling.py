@@ -5,10 +5,11 @@ import json
 import re
 import subprocess
 import textwrap
+import time
 
 import pytest
 
-from boardrun import board_cmd, clean_env, run_board, script
+from boardrun import run_board, script, start_board
 
 WAITS = ["spin", "idle", "event", "event_no_timeout", "lock", "condition", "queue", "asyncio"]
 
@@ -51,9 +52,9 @@ def test_micropython_schedule_from_a_thread(state):
 
 
 def test_callbacks_run_while_blocked_reading_stdin():
-    proc = subprocess.Popen(
-        board_cmd(script("sched_states.py"), "stdin", "200"),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+    proc = start_board(
+        script("sched_states.py"), "stdin", "200",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         # The last callback prints this while the main thread is inside readline().
@@ -121,15 +122,12 @@ def test_lines_printed_by_handlers_and_main_stay_whole():
             i += 1
         """
     )
-    proc = subprocess.Popen(board_cmd("-c", code), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    proc = start_board("-c", code, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines = []
     for n, line in enumerate(proc.stdout):
         lines.append(line)
         if n % 5000 == 0:
-            proc.stdout.flush()
-            import time
-
-            time.sleep(0.05)  # let the pipe fill
+            time.sleep(0.05)  # a slow reader: the pipe fills up and writes block
     err = proc.stderr.read()
     assert proc.wait(timeout=30) == 0, err
     pattern = re.compile(rb"^(main|handler) \d+\n$")
