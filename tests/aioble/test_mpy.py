@@ -8,8 +8,11 @@ import sys
 
 import pytest
 
-SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "aioble"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "aioble"
 FILES = sorted(SRC.glob("*.py"))
+# Programs that also run on boards: the examples and the multitests.
+PROGRAMS = sorted(ROOT.glob("examples/aioble_*.py")) + sorted(ROOT.glob("tests/multi/aioble_*.py"))
 BUDGET = 18642  # bytes of .mpy at -O2: upstream aioble's size for the same features
 
 
@@ -31,6 +34,7 @@ def compile_mpy(src, out, *flags):
 def test_files_found():
     names = {f.name for f in FILES}
     assert {"__init__.py", "core.py", "device.py", "central.py", "peripheral.py"} <= names
+    assert len(PROGRAMS) >= 4
 
 
 @pytest.mark.parametrize("src", FILES, ids=lambda p: p.name)
@@ -41,6 +45,11 @@ def test_compiles_for_current_micropython(src, tmp_path):
 @pytest.mark.parametrize("src", FILES, ids=lambda p: p.name)
 def test_compiles_for_micropython_1_17(src, tmp_path):
     compile_mpy(src, tmp_path / "out.mpy", "-c", "1.17")
+
+
+@pytest.mark.parametrize("src", PROGRAMS, ids=lambda p: p.name)
+def test_programs_compile_for_micropython(src, tmp_path):
+    compile_mpy(src, tmp_path / "out.mpy")
 
 
 def test_frozen_size_within_budget(tmp_path):
