@@ -2,6 +2,8 @@
 # advertisement type, connect, connection[UARTService], UART both ways, disconnect.
 import time
 
+import bluetooth
+
 try:
     from adafruit_ble import BLERadio
     from adafruit_ble.advertising.standard import ProvideServicesAdvertisement
@@ -55,6 +57,9 @@ def instance1():
     print("connected", conn.connected, ble.connected, len(ble.connections))
     print("has uart", UARTService in conn)
     uart = conn[UARTService]
+    if hasattr(bluetooth.BLE, "gap_pair"):
+        conn.pair()  # BLEConnection.pair -> _bleio Connection.pair
+    print("paired", conn.paired)
     uart.write(b"ping\n")
     print("got", read_line(uart))
     uart.write(b"bye\n")
