@@ -5,6 +5,9 @@ import struct
 import zipfile
 import zlib
 
+UF2_M0, UF2_M1, UF2_END = 0x0A324655, 0x9E5D5157, 0x0AB16F30
+
+
 def make_uf2(family, nblocks=4, addr=0x1000):
     out = b""
     for i in range(nblocks):
@@ -30,7 +33,7 @@ def hex_record(rtype, addr, data):
 def make_ihex(base, nbytes=64):
     lines = [hex_record(4, 0, struct.pack(">H", base >> 16))]
     for off in range(0, nbytes, 16):
-        lines.append(hex_record(0, (base & 0xFFFF) + off, bytes(range(off, off + 16))))
+        lines.append(hex_record(0, (base & 0xFFFF) + off, bytes((off + i) & 0xFF for i in range(16))))
     lines.append(hex_record(1, 0, b""))
     return ("\n".join(lines) + "\n").encode()
 
