@@ -3,8 +3,6 @@
 
 import pytest
 
-UF2_M0, UF2_M1, UF2_END = 0x0A324655, 0x9E5D5157, 0x0AB16F30
-
 from firmware_samples import make_dfu_zip, make_dfuse, make_esp_image, make_ihex, make_uf2  # noqa: F401
 
 
