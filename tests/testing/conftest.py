@@ -10,17 +10,9 @@ import pytest
 collect_ignore = ["data"]
 pytest_plugins = ["pytester"]
 
+from procs import alive  # noqa: F401
+
 DATA = pathlib.Path(__file__).parent / "data"
-
-
-def alive(pid):
-    """True if pid is a running (not zombie) process."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture

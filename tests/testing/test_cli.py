@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bleboard.testing.instance import InstanceSpec
-from conftest import alive
+from procs import alive
 
 
 def bleboard_test(*args, cwd=None):

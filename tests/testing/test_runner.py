@@ -8,7 +8,7 @@ import pytest
 
 from bleboard.testing.instance import InstanceError, InstanceSpec
 from bleboard.testing.multitest import Runner, run_tests, summary
-from conftest import alive
+from procs import alive
 
 SHORT = 2.0  # silence timeout for the tests that provoke one (the default stays 10 s)
 

@@ -13,7 +13,7 @@ import pytest
 
 from bleboard.testing.instance import InstanceSpec
 from bleboard.testing.multitest import Runner
-from conftest import alive
+from procs import alive
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("bleboard.radio.air_cmd") is None, reason="bleboard air is not written yet"

@@ -256,8 +256,16 @@ class Security:
         link.pairing = True
         link.reported = None
 
+    def _end_session(self, link):
+        """Forget a finished SMP session so a later pairing on this link starts afresh."""
+        sessions = self.device.smp_manager.sessions
+        session = sessions.get(link.handle)
+        if session is not None and (session.completed or not link.pairing):
+            sessions.pop(link.handle, None)
+
     def _on_paired(self, link, keys):
         link.pairing = False
+        self._end_session(link)
         link.bonded = link.session_bonding
         ltk = keys.ltk or keys.ltk_central or keys.ltk_peripheral
         link.authenticated = bool(ltk.authenticated) if ltk is not None else False
@@ -269,6 +277,7 @@ class Security:
     def _on_pairing_failed(self, link, reason):
         log.debug("pairing failed: %r", reason)
         link.pairing = False
+        self._end_session(link)
         self._report(link, failed=True)
 
     def _on_encryption(self, link):
