@@ -122,7 +122,7 @@ def test_works_in_successive_loops_and_after_loop_closed():
     asyncio.run(wait_once())
     asyncio.run(wait_once())
     loop = asyncio.new_event_loop()
-    task = loop.create_task(flag.wait())
+    loop.create_task(flag.wait())
     loop.run_until_complete(asyncio.sleep(0))
     loop.close()  # task abandoned with its waiter registered
     flag.set()  # must not raise

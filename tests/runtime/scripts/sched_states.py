@@ -137,8 +137,8 @@ done.wait(TIMEOUT)  # sleep states: the rest is delivered while we wait here
 
 main_order = [i for kind, i, _, _ in log if kind == "cb"]
 position = {(kind, i): pos for pos, (kind, i, _, _) in enumerate(log)}
-nested = sorted(i for kind, i in position if kind == "nested")
-nested_after_parent = all(position[("nested", i)] > position[("cb", i)] for i in nested)
+nested_seen = sorted(i for kind, i in position if kind == "nested")
+nested_after_parent = all(position[("nested", i)] > position[("cb", i)] for i in nested_seen)
 print(
     json.dumps(
         {
@@ -148,7 +148,7 @@ print(
             "all_on_main": all(on_main for _, _, on_main, _ in log),
             "overlaps": overlaps[0],
             "inside": sum(1 for kind, _, _, was_inside in log if kind == "cb" and was_inside),
-            "nested": nested == list(range(0, N, 50)) and nested_after_parent,
+            "nested": nested_seen == list(range(0, N, 50)) and nested_after_parent,
             "slept": slept,
             "pending": sched.pending(),
         }
