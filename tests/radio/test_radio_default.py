@@ -186,3 +186,49 @@ def test_open_hci_with_radio_attaches_in_process():
         assert device.public_address.to_string(False) == "00:B1:EB:00:00:01"  # given by the radio
 
     attempt()
+
+
+def test_transport_loss_reaches_the_host_only_when_the_radio_goes(runtime_dir):
+    """Closing our own transport is not a loss; the radio server dying is, reported once."""
+    address = default.ensure_default_radio()
+
+    @run
+    async def scenario():
+        mine = await host(transport=await open_hci())
+        flushed = []
+        mine.host.on("flush", lambda: flushed.append("closed"))
+        await mine.transport.close()
+        await mine.transport.source.terminated
+        await asyncio.sleep(0)
+        assert flushed == []
+
+        other = await host(transport=await open_hci())
+        other.host.on("flush", lambda: flushed.append("lost"))
+        for pid in air_servers(runtime_dir):
+            os.kill(pid, 9)  # the radio goes away under the board
+        await other.transport.source.terminated
+        await asyncio.sleep(0)
+        assert flushed == ["lost"]
+
+    assert address
+    scenario()
+
+
+def test_report_transport_lost_survives_an_answered_pending_command():
+    """Bumble's Host fails its pending future even when done; the guard prevents InvalidStateError."""
+    from bumble.host import Host
+
+    from bleboard.radio.transport import report_transport_lost
+
+    @run
+    async def scenario():
+        bumble_host = Host()
+        flushed = []
+        bumble_host.on("flush", lambda: flushed.append(True))
+        answered = asyncio.get_running_loop().create_future()
+        answered.set_result("Command Complete")
+        bumble_host.pending_response = answered
+        report_transport_lost(bumble_host)
+        assert flushed == [True]
+
+    scenario()

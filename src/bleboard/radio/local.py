@@ -68,7 +68,11 @@ class LocalTransport(Transport):
         self.radio._transports.discard(self)
         self.radio.link.remove_controller(self.controller)
         if lost:
-            self.source.on_transport_lost()
+            from bleboard.radio.transport import report_transport_lost
+
+            if not self.source.terminated.done():
+                self.source.terminated.set_result(None)
+            report_transport_lost(self.source.sink)
         elif not self.source.terminated.done():
             self.source.terminated.set_result(None)
 

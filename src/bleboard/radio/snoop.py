@@ -53,8 +53,10 @@ class _SnoopSource:
             self.sink.on_packet(packet)
 
     def on_transport_lost(self) -> None:
-        if self.sink is not None and hasattr(self.sink, "on_transport_lost"):
-            self.sink.on_transport_lost()
+        from bleboard.radio.transport import report_transport_lost
+
+        if self.sink is not None:
+            report_transport_lost(self.sink)
 
     async def wait_for_termination(self) -> None:
         await self.terminated

@@ -38,7 +38,16 @@ _SCHEMES_WITH_PARAMETER = {
 }  # fmt: skip
 _SCHEMES = _SCHEMES_WITH_PARAMETER | {"pty", "vhci", "hci-socket", "android-emulator", "android-netsim"}
 
-__all__ = ["ENV_HCI", "HCISpecError", "HCITransportError", "check_spec", "on_transport_lost", "open_hci"]
+__all__ = [
+    "ENV_HCI",
+    "GuardedTransport",
+    "HCISpecError",
+    "HCITransportError",
+    "check_spec",
+    "on_transport_lost",
+    "open_hci",
+    "report_transport_lost",
+]
 
 
 def check_spec(spec: str) -> str:
@@ -69,12 +78,83 @@ async def _open_bumble(spec: str, what: str) -> Transport:
 async def open_hci(spec: str | None = None, *, radio=None) -> Transport:
     """Open the HCI transport a board's host talks to (see the module docstring)."""
     if radio is not None:
-        return radio.attach()
+        return GuardedTransport(radio.attach())
     if spec is None:
         spec = os.environ.get(ENV_HCI) or None
         if spec is None:
-            return await _open_shared_radio()
-    return await _open_bumble(check_spec(spec), "HCI transport")
+            return GuardedTransport(await _open_shared_radio())
+    return GuardedTransport(await _open_bumble(check_spec(spec), "HCI transport"))
+
+
+def report_transport_lost(sink) -> None:
+    """Tell a host its transport is gone, working around a Bumble Host race.
+
+    Bumble's Host.on_transport_lost fails the pending command's future even
+    when it is already done (answered or timed out, its waiter not yet
+    resumed), raising InvalidStateError and never emitting 'flush'.  A done
+    future needs no failing: drop it first, then report.
+    """
+    handler = getattr(sink, "on_transport_lost", None)
+    if handler is None:
+        return
+    pending = getattr(sink, "pending_response", None)
+    if pending is not None and pending.done():
+        sink.pending_response = None
+    handler()
+
+
+class _GuardedSource:
+    """Between a transport's source and the host: packets pass, loss is reported once,
+    and only when the other side went away (not when the owner closed the transport)."""
+
+    def __init__(self, source):
+        self._source = source
+        self.terminated = source.terminated
+        self.sink = None
+        self.closing = False
+        self._reported = False
+
+    @property
+    def metadata(self):
+        return getattr(self._source, "metadata", {})
+
+    def set_packet_sink(self, sink) -> None:
+        self.sink = sink
+        self._source.set_packet_sink(self)
+
+    def on_packet(self, packet: bytes) -> None:
+        if self.sink is not None:
+            self.sink.on_packet(packet)
+
+    def on_transport_lost(self) -> None:
+        if self.closing or self._reported or self.sink is None:
+            return
+        self._reported = True
+        report_transport_lost(self.sink)
+
+    async def wait_for_termination(self) -> None:
+        await self.terminated
+
+    def close(self) -> None:
+        self.closing = True
+
+
+class GuardedTransport(Transport):
+    """What open_hci returns: the opened transport, with the loss reporting above.
+
+    `inner` is the transport opened (e.g. a LocalTransport, whose `controller`
+    is also reachable here as `controller`)."""
+
+    def __init__(self, inner: Transport):
+        self.inner = inner
+        super().__init__(_GuardedSource(inner.source), inner.sink)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def close(self) -> None:
+        self.source.close()
+        await self.inner.close()
 
 
 async def _open_shared_radio() -> Transport:
