@@ -114,3 +114,26 @@ def test_missing_port():
     r = subprocess.run([sys.executable, "-m", "bleboard", "repl", "--port", "/dev/ttyNOPE9"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "no such serial port" in r.stderr
+
+
+def test_mpremote_repl_on_the_pty_board(board):
+    """The real `mpremote repl` (its own terminal handling) works on the virtual board as on USB."""
+    import shutil
+
+    mpremote = shutil.which("mpremote")
+    if mpremote is None:
+        pytest.skip("mpremote is not installed")
+    path, _ = board
+    term = Terminal(mpremote, "connect", path, "repl")
+    try:
+        term.expect(b"Connected to MicroPython at " + path.encode())
+        term.expect(b"Use Ctrl-] or Ctrl-x to exit this shell")
+        term.seen = b""
+        term.type(b"\r")
+        term.expect(b">>> ")
+        term.type(b"[x * x for x in range(4)]\r")
+        term.expect(b"[0, 1, 4, 9]\r\n>>> ")
+        term.type(b"\x1d")
+        assert term.wait() == 0
+    finally:
+        term.close()
