@@ -9,6 +9,11 @@ from ._attribute import check_buffer, check_int, check_number
 from ._errors import BluetoothError, not_connected
 
 
+def _newline(data):
+    """Index of the first b'\\n' (bytes.find: MicroPython's bytearray has no find)."""
+    return bytes(data).find(b"\n")
+
+
 def _check_characteristic(characteristic):
     from ._characteristic import Characteristic
 
@@ -93,10 +98,10 @@ class CharacteristicBuffer:
     def readline(self):
         """Read a line ending in b'\\n' (or what arrived before the timeout)."""
         self._check()
-        _wait.until(lambda: b"\n" in self._data, self._timeout)
+        _wait.until(lambda: _newline(self._data) >= 0, self._timeout)
         if not self._data:
             return None
-        i = self._data.find(b"\n")
+        i = _newline(self._data)
         return self._take(len(self._data) if i < 0 else i + 1)
 
     def reset_input_buffer(self):

@@ -74,7 +74,7 @@ class Characteristic:
             raise ValueError("initial_value length is wrong")
         if user_description is not None and not isinstance(user_description, str):
             raise TypeError("user_description must be a str")
-        self = cls.__new__(cls)
+        self = object.__new__(cls)
         self._init(service, uuid, properties)
         self._read_perm = read_perm
         self._write_perm = write_perm
@@ -97,7 +97,7 @@ class Characteristic:
 
     @classmethod
     def _remote(cls, service, uuid, value_handle, gatt_props):
-        self = cls.__new__(cls)
+        self = object.__new__(cls)
         props = 0
         for bit, flag in _PROPS:
             if gatt_props & flag:

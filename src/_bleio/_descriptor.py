@@ -39,7 +39,7 @@ class Descriptor:
         value = check_buffer(initial_value, "initial_value")
         if len(value) > max_length or (fixed_length and len(value) != max_length):
             raise ValueError("initial_value length is wrong")
-        self = cls.__new__(cls)
+        self = object.__new__(cls)
         self._characteristic = characteristic
         self._uuid = uuid
         self._read_perm = read_perm
@@ -54,7 +54,7 @@ class Descriptor:
 
     @classmethod
     def _remote(cls, characteristic, uuid, handle):
-        self = cls.__new__(cls)
+        self = object.__new__(cls)
         self._characteristic = characteristic
         self._uuid = uuid
         self._handle = handle

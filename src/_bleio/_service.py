@@ -25,7 +25,7 @@ class Service:
 
     @classmethod
     def _remote(cls, connection, uuid, start_handle, end_handle):
-        self = cls.__new__(cls)
+        self = object.__new__(cls)
         self._uuid = uuid
         self._secondary = False
         self._remote_conn = connection
