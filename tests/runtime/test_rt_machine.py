@@ -185,3 +185,24 @@ def test_unique_id_survives_reset():
     first, second = r.stdout.splitlines()
     assert first.split()[0] == second.split()[0], r.stderr
     assert first.split()[1] == second.split()[1] == "None"  # not leaked to the program's children
+
+
+def test_board_after_reset_still_runs_handlers_on_the_main_thread():
+    # exec keeps ignored signals: the wake-up signal (ignored while the old program ended)
+    # and kbd_intr(-1)'s SIGINT must both work again in the restarted board.
+    code = textwrap.dedent(
+        """
+        import machine, micropython, signal, threading
+        seen = []
+        threading.Thread(target=micropython.schedule, args=(seen.append, threading.get_ident())).start()
+        while not seen:
+            machine.idle()
+        print(machine.reset_cause(), seen[0] == threading.get_ident(),
+              signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        if machine.reset_cause() == machine.PWRON_RESET:
+            micropython.kbd_intr(-1)
+            machine.reset()
+        """
+    )
+    r = run_board("-c", code)
+    assert r.stdout == "1 True True\n2 True True\n", r.stderr

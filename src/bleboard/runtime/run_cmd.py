@@ -102,6 +102,7 @@ def run(args):
         int(cause) if cause.isdigit() else session.PWRON_RESET,
         _hex_bytes(os.environ.pop("BLEBOARD_UNIQUE_ID", "")),
     )
+    _reset_wake_signal(scheduler.WAKE_SIGNAL)
     stdio.guard(scheduler.default())  # created now, on the main thread, so irq handlers run there
     if verbose:
         _LOG_HANDLER.setStream(sys.stderr)  # the guarded stream
@@ -109,6 +110,15 @@ def run(args):
     sys.argv[:] = [argv0] + list(args.args)
     log.debug("running %s (sys.path[0]=%r)", filename, path0)
     return _execute(source, filename)
+
+
+def _reset_wake_signal(signum):
+    """A board starts with the wake-up signal usable, even when started by a reset
+    (exec keeps it ignored) or by a parent that blocked it: else irq handlers could
+    not run on the main thread."""
+    if signal.getsignal(signum) == signal.SIG_IGN:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
 
 
 def _hex_bytes(text):

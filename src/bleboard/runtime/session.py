@@ -140,7 +140,17 @@ def restart(cause):
     if _unique_id is not None:
         env["BLEBOARD_UNIQUE_ID"] = _unique_id.hex()
     argv = [sys.executable, "-m", "bleboard", "run"] + _reexec_args
-    os.execve(sys.executable, argv, env)
+    try:
+        # Ignored signals survive exec: give the new board Ctrl-C back (kbd_intr(-1) is undone
+        # by a reset); the ignored wake-up signal is reset by `bleboard run` at start-up.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except ValueError:
+        pass  # not the main thread
+    try:
+        os.execve(sys.executable, argv, env)
+    except OSError:
+        log.exception("reset: cannot re-execute %s", sys.executable)
+        os._exit(RESET_EXIT_BASE + cause)
 
 
 def _exit_on_sigterm():
