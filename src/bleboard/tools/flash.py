@@ -36,6 +36,7 @@ INSTALL = {
     "commander": "install Simplicity Commander from silabs.com and put 'commander' on PATH",
 }
 ESPTOOL_BAUD = 460800
+TOOL_TIMEOUT = 900  # seconds: the slowest tool (esptool on a 16 MB image at 115200 baud) takes minutes
 
 
 class FlashError(RuntimeError):
@@ -150,9 +151,12 @@ def run(p, path, on_progress=drives.progress_bar):
     if hint:
         raise FlashError(hint)
     try:
-        rc = subprocess.run(p.argv).returncode
+        rc = subprocess.run(p.argv, timeout=TOOL_TIMEOUT).returncode
     except OSError as e:
         raise FlashError(f"could not start {p.argv[0]}: {e}") from None
+    except subprocess.TimeoutExpired:
+        raise FlashError(f"{p.argv[0]} did not finish within {TOOL_TIMEOUT} s and was stopped; "
+                         "the board may be half-flashed: flash again") from None
     if rc:
         tool = p.argv[2] if p.argv[0] == sys.executable and p.argv[1:2] == ["-m"] else os.path.basename(p.argv[0])
         raise FlashError(f"{tool} failed with exit status {rc}: "
