@@ -80,6 +80,9 @@ _INTERRUPTED = object()
 
 def run(args):
     """Run the program in this process; returns its exit status (or _INTERRUPTED)."""
+    from bleboard.runtime import session
+
+    signal.signal(signal.SIGTERM, session.on_sigterm)
     verbose = args.verbose or os.environ.get("BLEBOARD_VERBOSE", "") not in ("", "0")
     _setup_logging(verbose)
     _export_radio_options(args, verbose)
@@ -89,7 +92,7 @@ def run(args):
         return program
     source, filename, argv0, path0, reexec = program
 
-    from bleboard.runtime import aliases, compat, precedence, scheduler, session, stdio
+    from bleboard.runtime import aliases, compat, precedence, scheduler, stdio
 
     stdio.setup_buffering(args.unbuffered or bool(os.environ.get("PYTHONUNBUFFERED")))
 
@@ -106,7 +109,6 @@ def run(args):
     stdio.guard(scheduler.default())  # created now, on the main thread, so irq handlers run there
     if verbose:
         _LOG_HANDLER.setStream(sys.stderr)  # the guarded stream
-    signal.signal(signal.SIGTERM, session.on_sigterm)
     sys.argv[:] = [argv0] + list(args.args)
     log.debug("running %s (sys.path[0]=%r)", filename, path0)
     return _execute(source, filename)
