@@ -89,6 +89,16 @@ def test_soft_reset_clears_globals(board):
     assert r.stdout.split() == ["5", "False"]
 
 
+def test_hard_reset_keeps_the_device_path(board):
+    """`mpremote reset` (machine.reset()) restarts the board process on the same pty, as a board on its port."""
+    path, _ = board
+    r = mpremote(path, "exec", "before_reset = 1", "+", "reset")
+    assert r.returncode == 0, r.stderr
+    r = mpremote(path, "exec", "import machine; print(machine.reset_cause() == machine.HARD_RESET, 'before_reset' in globals())")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False"]
+
+
 def test_large_program_through_raw_paste(board):
     """mpremote sends exec code in raw-paste mode; 20 kB needs many flow-control windows."""
     path, _ = board

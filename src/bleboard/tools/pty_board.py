@@ -81,9 +81,14 @@ def open_pty():
     return master, slave, os.ttyname(slave)
 
 
-def serve(fs_root, announce=None):
-    """Become the virtual board: never returns (ends on SIGTERM / SIGINT from the host terminal)."""
-    from bleboard.runtime import compat, precedence, scheduler
+def serve(fs_root, announce=None, fds=None):
+    """Become the virtual board: never returns (ends on SIGTERM / SIGINT from the host terminal).
+
+    machine.reset() re-executes the process (see bleboard.runtime.session) as
+    `bleboard run -c "...resume(...)"`, handing over the pty's file descriptors,
+    so the board comes back on the same device path, as a board on a fixed port.
+    """
+    from bleboard.runtime import compat, precedence, scheduler, session
 
     fs_root = os.path.realpath(fs_root)
     os.makedirs(os.path.join(fs_root, "lib"), exist_ok=True)
@@ -93,7 +98,14 @@ def serve(fs_root, announce=None):
     compat.install()
     scheduler.default()  # on the main thread: irq handlers run between the REPL's bytecodes
     os.chdir(fs_root)
-    master, slave, path = open_pty()
+    if fds is None:
+        master, slave, path = open_pty()
+        session.configure(["-c", _RESUME % (fs_root, master, slave)])
+    else:
+        master, slave = fds  # after a hard reset; `bleboard run` configured the session already
+        path = os.ttyname(slave)
+    os.set_inheritable(master, True)
+    os.set_inheritable(slave, True)
     if announce:
         announce(path)
     console = repl_server.Console(master)
@@ -105,6 +117,14 @@ def serve(fs_root, announce=None):
         console.close()
         os.close(slave)
         os.close(master)
+
+
+_RESUME = "from bleboard.tools import pty_board; pty_board.resume(%r, %d, %d)"
+
+
+def resume(fs_root, master, slave):
+    """The board after machine.reset(): same filesystem, same pty."""
+    serve(fs_root, fds=(master, slave))
 
 
 @contextlib.contextmanager
