@@ -95,11 +95,11 @@ ble.irq(irq)
 def instance0():
     ble.l2cap_listen(_PSM, _MTU)
     error("listen again", ble.l2cap_listen, _PSM, _MTU)
+    error("connect while listening", ble.l2cap_connect, 0, _PSM, _MTU)
     multitest.globals(BDADDR=ble.config("mac"))
     ble.gap_advertise(20000)
     multitest.next()
     conn = wait_for(_IRQ_CENTRAL_CONNECT)[0]
-    error("connect while listening", ble.l2cap_connect, conn, _PSM, _MTU)
     # First channel: the central sends, we check and answer, the central closes.
     cid = wait_for(_IRQ_L2CAP_CONNECT)[1]
     expected = b"".join(payload(n, n) for n in SIZES)

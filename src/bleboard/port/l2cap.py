@@ -93,6 +93,7 @@ class Channel:
         self.tx_credits = 0  # credits not yet promised to an SDU (main-thread view)
         self.owed = 0  # credits the stalled SDU still needs
         self.stalled = False
+        self.hidden_later = False  # closed, but the application sees it until DISCONNECT
         self.timer = None
         self.answer = None  # what to do once the application accepted or refused
 
@@ -106,7 +107,10 @@ class L2cap:
         self.listen_psm = None
         self.listen_mtu = 0
         self.server = None
-        self.channel = None
+        self.channel = None  # the radio loop's view: the one slot (connecting, accepting, open)
+        # The application's view: the channel between the delivery of its CONNECT and of its
+        # DISCONNECT event, so a call never fails before the handler has heard why.
+        self.visible = None
         self.last_closed = None  # (conn_handle, cid): l2cap_send there is ENOTCONN, not EINVAL
 
     # ---- hooks called by stack.py -------------------------------------------
@@ -143,7 +147,7 @@ class L2cap:
                 chan.timer.cancel()
             chan.state = "closed"
         with self.lock:
-            self.channel = None
+            self.channel = self.visible = None
             self.listen_psm = None
             self.last_closed = None
         if self.server is not None:
@@ -167,10 +171,10 @@ class L2cap:
             raise
 
     def connect(self, conn_handle, psm, mtu):
-        link = self.port.link(conn_handle)
         with self.lock:
             if self.listen_psm is not None or self.channel is not None:
                 raise PortError(EALREADY, "an L2CAP channel is already in use (listening or connected)")
+            link = self.port.link(conn_handle)
             chan = self.channel = Channel(link, psm, mtu, incoming=False)
         self.port.rl.call_soon(self._start_connect, chan)
 
@@ -218,8 +222,8 @@ class L2cap:
         return n
 
     def _open_channel(self, conn_handle, cid, closed_errno=EINVAL):
-        chan = self.channel
-        if chan is not None and chan.state == "open" and chan.link.handle == conn_handle and chan.cid == cid:
+        chan = self.visible
+        if chan is not None and chan.link.handle == conn_handle and chan.cid == cid:
             return chan
         if closed_errno != EINVAL and self.last_closed == (conn_handle, cid):
             raise PortError(closed_errno, "L2CAP channel %d is closed" % cid)
@@ -347,9 +351,22 @@ class L2cap:
             chan.peer_mps = bc.peer_mps
             chan.tx_credits = bc.credits
             chan.state = "open"
-            self.last_closed = None
         link = chan.link
-        self.port.sink.post(ev.IRQ_L2CAP_CONNECT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu))
+        self.port.sink.post(ev.IRQ_L2CAP_CONNECT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu),
+                            lambda: self._show(chan))
+
+    def _show(self, chan):
+        with self.lock:
+            if chan.state == "open" or chan.hidden_later:
+                self.visible = chan
+                self.last_closed = None
+
+    def _hide(self, chan):
+        with self.lock:
+            chan.rx = bytearray()
+            if self.visible is chan:
+                self.visible = None
+                self.last_closed = (chan.link.handle, chan.cid)
 
     def _on_sdu(self, chan, sdu):
         if chan.state != "open":
@@ -411,12 +428,10 @@ class L2cap:
         with self.lock:
             if chan.state == "closed":
                 return
+            chan.hidden_later = chan.state == "open" and notify  # its CONNECT may be undelivered yet
             chan.state = "closed"
-            chan.rx = bytearray()
-            chan.stalled = False
             if self.channel is chan:
                 self.channel = None
-            self.last_closed = (chan.link.handle, chan.cid)
         bc = chan.bc
         if bc is not None and self.manager is not None:
             # Bumble forgets the channel by our CID only; the peer's CID would stay taken.
@@ -424,7 +439,10 @@ class L2cap:
             if by_peer.get(bc.destination_cid) is bc:
                 del by_peer[bc.destination_cid]
         if notify:
-            self.port.sink.post(ev.IRQ_L2CAP_DISCONNECT, (chan.link.handle, chan.cid, chan.psm, status))
+            self.port.sink.post(ev.IRQ_L2CAP_DISCONNECT, (chan.link.handle, chan.cid, chan.psm, status),
+                                lambda: self._hide(chan))
+        else:
+            self._hide(chan)
 
     def _release(self, chan):
         """An incoming channel that never opened: free the slot without an event."""
