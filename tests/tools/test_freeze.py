@@ -105,3 +105,15 @@ def test_cli_with_board_and_real_manifest(tmp_path):
     r = subprocess.run([sys.executable, "-m", "bleboard", "freeze", "--out", str(out), "--arch", "z80"],
                        capture_output=True, text=True, timeout=60, cwd=REPO)
     assert r.returncode == 1 and "--arch 'z80'" in r.stderr
+
+
+def test_repository_manifest_freezes_every_library_file():
+    """frozen/manifest.py reads without missing includes and leaves no aioble/_bleio source out."""
+    m = manifest.read(os.path.join(REPO, "frozen", "manifest.py"))  # strict: a missing include fails
+    frozen = {t for _, t, _ in m.files}
+    for lib in ("aioble", "_bleio"):
+        root = os.path.join(REPO, "src", lib)
+        sources = {lib + "/" + name for name in os.listdir(root) if name.endswith(".py")}
+        assert sources, f"no sources in src/{lib}"
+        assert sources <= frozen, f"not in any manifest: {sorted(sources - frozen)}"
+    assert m.skipped == ["include('$(PORT_DIR)/boards/manifest.py'): part of the firmware build"]
