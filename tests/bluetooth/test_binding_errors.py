@@ -160,3 +160,24 @@ def test_gap_argument_errors(boards):
     assert ble.config("mtu") == 300
     addr_type, addr = ble.config("mac")
     assert addr_type in (0, 1) and isinstance(addr, bytes) and len(addr) == 6
+
+
+def test_addr_modes(boards):
+    (ble,) = boards(1)
+    ble.active(True)
+    public = ble.config("mac")
+    assert public[0] == 0
+    ble.config(addr_mode=1)
+    t, addr = ble.config("mac")
+    assert t == 1 and addr[0] & 0xC0 == 0xC0  # static random
+    ble.config(addr_mode=3)
+    t, addr = ble.config("mac")
+    assert t == 1 and addr[0] & 0xC0 == 0x00  # non-resolvable private
+    ble.config(addr_mode=2)
+    with pytest.raises(OSError) as e:
+        ble.config("mac")
+    oserr(e, errno.EINVAL)
+    ble.config(addr_mode=0)
+    assert ble.config("mac") == public
+    ble.config(addr_mode=7)  # NimBLE ignores other values
+    assert ble.config("mac") == public

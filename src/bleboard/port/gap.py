@@ -291,7 +291,14 @@ class Gap:
             self.port.own_addr = bytes(reversed(bytes(self.device.public_address)))
         elif mode == 1:
             await self.port._use_random(self.device, hci.Address.generate_static_address())
-        # 2 (RPA) and 3 (NRPA) are handled with pairing support (issue 3).
+        elif mode == 2:
+            # Resolvable private address from our identity key: bonded peers can resolve it.
+            await self.port._use_random(self.device, hci.Address.generate_private_address(self.device.irk))
+            self.port.rpa = True
+        else:
+            await self.port._use_random(self.device, hci.Address.generate_private_address())
+        if mode != 2:
+            self.port.rpa = False
 
     # ---- teardown ---------------------------------------------------------
     def stop_all(self, notify_scan_done):

@@ -72,6 +72,7 @@ class BumblePort:
         self.own_addr_type = 0
         self.own_addr = bytes(6)
         self.identity = None  # the address this board keeps across active(False)/active(True)
+        self.rpa = False  # addr_mode 2: config('mac') is EINVAL, as on NimBLE
         self.gap = Gap(self)
         self.gatts = GattServer(self)
         self.gattc = GattClient(self)
@@ -99,7 +100,7 @@ class BumblePort:
         except Exception as exc:  # noqa: BLE001 - any transport failure means "no radio"
             raise PortError(ENODEV, "cannot open the radio: %s" % exc) from None
         snoop = self.options.get("snoop") or os.environ.get("BLEBOARD_SNOOP")
-        if snoop and not self.options.get("_snoop_opened"):
+        if snoop:
             from bleboard.radio.snoop import wrap_transport
 
             transport = wrap_transport(transport, snoop)
@@ -117,6 +118,7 @@ class BumblePort:
         self.l2cap.attach(device)
         self.security.attach(device)
         await device.power_on()
+        self.rpa = False
         await self._choose_address(device)
         self.security.started()
         self.gatts.reset()
@@ -247,6 +249,8 @@ class BumblePort:
 
     # ---- delegation (the Port protocol) ----------------------------------
     def own_address(self):
+        if self.rpa:
+            raise PortError(EINVAL, "the address is a resolvable private address (addr_mode 2)")
         return (self.own_addr_type, self.own_addr)
 
     def set_addr_mode(self, mode):
