@@ -60,7 +60,7 @@ async def central():
     char = await (await conn.service(SVC)).characteristic(CHAR)
     notified = asyncio.create_task(char.notified())
     await asyncio.sleep(0)
-    await char.write(b"ready")
+    await char.write(b"ready", response=False)  # the peer stops at once: no response to wait for
     await outcome("notified", notified)  # the peripheral stopped: the link is gone
     # Our own stop: a running scan ends, then a pending connection attempt fails.
     scanning = asyncio.create_task(scan_all())
