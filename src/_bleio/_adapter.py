@@ -48,6 +48,10 @@ class Adapter:
     def __init__(self, *, uart=None, rts=None, cts=None):
         self._hci = None
         if uart is not None or rts is not None or cts is not None:
+            import bluetooth
+
+            if not hasattr(bluetooth.BLE, "new"):
+                raise NotImplementedError("the adapter is a singleton on this board: use _bleio.adapter")
             self._hci = _hci_spec(uart, rts, cts)
         elif not getattr(Adapter, "_making_singleton", False):
             raise NotImplementedError("Use _bleio.adapter; an Adapter needs uart=, rts= and cts= of an HCI co-processor")
