@@ -4,7 +4,7 @@ The same files run on CPython (over bleboard's Bumble port) and frozen on MicroP
 boards. Use `adafruit_ble` on top of it, as on CircuitPython.
 """
 
-from ._errors import BluetoothError, RoleError, SecurityError
+from ._errors import BluetoothError, ConnectionError, RoleError, SecurityError  # noqa: A004
 from ._uuid import UUID
 from ._address import Address
 from ._attribute import Attribute
@@ -16,8 +16,6 @@ from ._characteristic import Characteristic
 from ._descriptor import Descriptor
 from ._buffers import CharacteristicBuffer, PacketBuffer
 from . import _adapter
-
-ConnectionError = ConnectionError  # noqa: A001 - CircuitPython's _bleio re-exports the builtin
 
 __bleboard__ = True
 

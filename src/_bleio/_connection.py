@@ -6,7 +6,7 @@ call and completed by irq events; `_run` waits for its end, the link's end or a 
 
 from . import _wait
 from ._attribute import check_number
-from ._errors import BluetoothError, SecurityError, att_error, from_oserror, needs_extension, not_connected
+from ._errors import BluetoothError, ConnectionError, SecurityError, att_error, from_oserror, needs_extension, not_connected
 from ._uuid import UUID
 
 _IRQ_GATTC_SERVICE_RESULT = 9

@@ -1,6 +1,14 @@
 """`_bleio` exceptions and the one place that turns port and ATT failures into them."""
 
 
+try:
+    ConnectionError = ConnectionError  # CPython and CircuitPython have it built in
+except NameError:  # MicroPython does not
+
+    class ConnectionError(OSError):
+        """The connection to the peer is gone."""
+
+
 class BluetoothError(Exception):
     """Catchall exception for Bluetooth related errors."""
 

@@ -129,5 +129,5 @@ def instance1():
     conn.disconnect()
     try:
         rw.value
-    except ConnectionError:
+    except _bleio.ConnectionError:
         print("ConnectionError after disconnect")

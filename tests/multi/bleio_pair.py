@@ -57,5 +57,5 @@ def instance1():
     conn.disconnect()
     try:
         conn.pair()
-    except ConnectionError:
+    except _bleio.ConnectionError:
         print("ConnectionError")

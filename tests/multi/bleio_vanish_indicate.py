@@ -49,6 +49,6 @@ def instance1():
             chars[VAL].value
             reads += 1
         print("still reading after 30 s")
-    except (ConnectionError, _bleio.BluetoothError) as exc:
+    except (_bleio.ConnectionError, _bleio.BluetoothError) as exc:
         print("raised", type(exc).__name__, reads > 0, time.time() - t0 < 15)
     print("connected", conn.connected, a.connected)
