@@ -2,6 +2,10 @@
 
 The same files run on CPython (over bleboard's Bumble port) and frozen on MicroPython
 boards. Use `adafruit_ble` on top of it, as on CircuitPython.
+
+On CPython, `import _bleio` finds this package even when adafruit-blinka-bleio (pulled in by
+adafruit-circuitpython-ble) installed its own `_bleio`: bleboard installs `bleboard-bleio.pth`,
+which runs `bleboard._bleio_hook` at start-up. Set BLEBOARD_NO_BLEIO_HOOK=1 to opt out.
 """
 
 from ._errors import BluetoothError, ConnectionError, RoleError, SecurityError  # noqa: A004
