@@ -28,11 +28,16 @@ from bumble.hci import Address
 from bleboard.radio.local import LocalRadio
 
 N_NOTIFY = 2000
+RUNS = 3  # best of RUNS per configuration: the machine is shared, the best run is the stack's cost
+RECV_QUEUE = 64  # notified() queue for the receive run (the default 10 drops under bursts: also shown)
+L2CAP_BYTES = 256 * 1024
+L2CAP_PSM, L2CAP_MTU = 0x0081, 512
 MTU = 247
 SIZES = (20, MTU - 3)
 SVC, CHR = 0xFE10, 0xFE11
 SIZE_BUDGET = 18642
 IRQ_CENTRAL_CONNECT, IRQ_PERIPHERAL_CONNECT, IRQ_GATTC_NOTIFY, IRQ_MTU_EXCHANGED = 1, 7, 18, 21
+IRQ_L2CAP_ACCEPT, IRQ_L2CAP_CONNECT, IRQ_L2CAP_RECV = 22, 23, 25
 
 
 # ---- raw Bumble on both sides ------------------------------------------------------
@@ -93,6 +98,9 @@ class Board:
         self.ble.config(mtu=MTU)
         self.notes = 0
         self.conn = None
+        self.cid = None
+        self.received = 0
+        self.buf = bytearray(4096)
         self.ble.irq(self.irq)
 
     def irq(self, event, data):
@@ -100,6 +108,14 @@ class Board:
             self.notes += 1
         elif event in (IRQ_CENTRAL_CONNECT, IRQ_PERIPHERAL_CONNECT):
             self.conn = data[0]
+        elif event == IRQ_L2CAP_CONNECT:
+            self.cid = data[1]
+        elif event == IRQ_L2CAP_RECV:
+            while True:  # drain it all, so the sender gets credits back
+                n = self.ble.l2cap_recvinto(data[0], data[1], self.buf)
+                if not n:
+                    break
+                self.received += n
 
 
 async def aioble_send_bench(aioble):
@@ -132,7 +148,7 @@ async def aioble_send_bench(aioble):
     return results
 
 
-async def aioble_receive_bench(aioble):
+async def aioble_receive_bench(aioble, queue_depth):
     radio = LocalRadio(latency="fast")
     periph = Board(radio)
     ((h,),) = periph.ble.gatts_register_services(((bluetooth.UUID(SVC), ((bluetooth.UUID(CHR), 0x02 | 0x10),)),))
@@ -142,6 +158,7 @@ async def aioble_receive_bench(aioble):
     conn = await aioble.Device(*periph.ble.config("mac")).connect(timeout_ms=10000)
     await conn.exchange_mtu(MTU)
     char = await (await conn.service(bluetooth.UUID(SVC))).characteristic(bluetooth.UUID(CHR))
+    char.queue_depth = queue_depth
     results = {}
     for size in SIZES:
         payload = bytes(size)
@@ -171,6 +188,78 @@ async def aioble_receive_bench(aioble):
     return results
 
 
+# ---- L2CAP: raw Bumble on both sides, then aioble sending to our `bluetooth` ------
+async def raw_l2cap_bench():
+    from bumble.l2cap import LeCreditBasedChannelSpec
+
+    radio = LocalRadio(latency="fast")
+    devices = []
+    for i in range(2):
+        t = radio.attach()
+        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
+        await d.power_on()
+        devices.append(d)
+    periph, central = devices
+    received = [0]
+    done = asyncio.get_running_loop().create_future()
+
+    def on_sdu(sdu):
+        received[0] += len(sdu)
+        if received[0] >= L2CAP_BYTES and not done.done():
+            done.set_result(None)
+
+    def on_channel(channel):
+        channel.sink = on_sdu
+
+    periph.create_l2cap_server(LeCreditBasedChannelSpec(L2CAP_PSM, L2CAP_MTU), on_channel)
+    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
+    conn = await central.connect(periph.random_address)
+    channel = await conn.create_l2cap_channel(LeCreditBasedChannelSpec(L2CAP_PSM, L2CAP_MTU))
+    data = bytes(L2CAP_MTU)
+    t0 = time.perf_counter()
+    for _ in range(L2CAP_BYTES // L2CAP_MTU):
+        channel.write(data)
+        await channel.drain()
+    await asyncio.wait_for(done, 60)
+    result = L2CAP_BYTES / (time.perf_counter() - t0) / 1000
+    await conn.disconnect()
+    return result
+
+
+async def aioble_l2cap_bench(aioble):
+    radio = LocalRadio(latency="fast")
+    periph = Board(radio)
+    periph.ble.l2cap_listen(L2CAP_PSM, L2CAP_MTU)
+    periph.ble.gap_advertise(20000)
+    aioble.core.use(bluetooth.BLE.new(radio=radio))
+    conn = await aioble.Device(*periph.ble.config("mac")).connect(timeout_ms=10000)
+    channel = await conn.l2cap_connect(L2CAP_PSM, L2CAP_MTU, timeout_ms=10000)
+    t0 = time.perf_counter()
+    await channel.send(bytes(L2CAP_BYTES), timeout_ms=10000)
+    await channel.flush(10000)
+    deadline = time.monotonic() + 60
+    while periph.received < L2CAP_BYTES and time.monotonic() < deadline:
+        await asyncio.sleep(0.0005)
+    result = periph.received / (time.perf_counter() - t0) / 1000
+    await channel.disconnect()
+    await conn.disconnect()
+    aioble.stop()
+    periph.ble.active(False)
+    return result
+
+
+def best(runs):
+    """Per key, the best of several runs."""
+    out = {}
+    for r in runs:
+        for k, v in (r.items() if isinstance(r, dict) else [(None, r)]):
+            if isinstance(k, tuple):
+                out[k] = max(out.get(k, 0), v)
+            else:
+                out[k] = max(out.get(k, 0), v)
+    return out if not (len(out) == 1 and None in out) else out[None]
+
+
 def mpy_size():
     total = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -184,18 +273,24 @@ def mpy_size():
 def main():
     import aioble
 
-    raw = asyncio.run(raw_bench())
-    send = asyncio.run(aioble_send_bench(aioble))
-    recv = asyncio.run(aioble_receive_bench(aioble))
-    print("aioble vs raw Bumble (fast virtual link, in-process), %d notifications each" % N_NOTIFY)
-    print("%-22s %10s %10s %7s %10s %7s  %s" % ("notify payload", "raw KB/s", "send KB/s", "ratio", "recv KB/s", "ratio",
-                                                "target"))
+    raw = best(asyncio.run(raw_bench()) for _ in range(RUNS))
+    send = best(asyncio.run(aioble_send_bench(aioble)) for _ in range(RUNS))
+    recv = best(asyncio.run(aioble_receive_bench(aioble, RECV_QUEUE)) for _ in range(RUNS))
+    recv10 = asyncio.run(aioble_receive_bench(aioble, 10))
+    print("aioble vs raw Bumble (fast virtual link, in-process), %d notifications, best of %d" % (N_NOTIFY, RUNS))
+    print("%-16s %10s %10s %7s %10s %7s  %s" % ("notify payload", "raw KB/s", "send KB/s", "ratio", "recv KB/s", "ratio",
+                                              "target >= 0.8x"))
     for size in SIZES:
-        print("%-22s %10.1f %10.1f %6.2fx %10.1f %6.2fx  >= 0.8x (recv: %d/%d delivered)" % (
+        print("%-16s %10.1f %10.1f %6.2fx %10.1f %6.2fx  (recv queue_depth %d: %d/%d delivered; default 10: %d)" % (
             "%d bytes" % size, raw[size], send[size], send[size] / raw[size], recv[size], recv[size] / raw[size],
-            recv[size, "delivered"], N_NOTIFY))
-    print("L2CAP throughput: %s" % ("not measured yet" if hasattr(bluetooth.BLE, "l2cap_connect")
-                                    else "skipped (the port has no l2cap_connect yet)"))
+            RECV_QUEUE, recv[size, "delivered"], N_NOTIFY, recv10[size, "delivered"]))
+    if hasattr(bluetooth.BLE, "l2cap_connect"):
+        raw_l = best(asyncio.run(raw_l2cap_bench()) for _ in range(RUNS))
+        ours_l = best(asyncio.run(aioble_l2cap_bench(aioble)) for _ in range(RUNS))
+        print("L2CAP send %d KB, MTU %d: raw %.1f KB/s, aioble %.1f KB/s, ratio %.2fx (target >= 0.75x)" % (
+            L2CAP_BYTES // 1024, L2CAP_MTU, raw_l, ours_l, ours_l / raw_l))
+    else:
+        print("L2CAP: skipped (the port has no l2cap_connect yet)")
     size = mpy_size()
     print("aioble frozen size at -O2: %d bytes (target <= %d: %s)" % (size, SIZE_BUDGET,
                                                                       "met" if size <= SIZE_BUDGET else "MISSED"))

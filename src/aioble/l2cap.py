@@ -56,7 +56,10 @@ class L2CAPChannel:
         mv = memoryview(buf)
         for i in range(0, len(mv), n):
             await self.flush(timeout_ms)
-            self._stalled = not ble().l2cap_send(self._conn._conn_handle, self._cid, mv[i : i + n])
+            # Stalled first: the SEND_READY irq may run as soon as l2cap_send returns.
+            self._stalled = True
+            if ble().l2cap_send(self._conn._conn_handle, self._cid, mv[i : i + n]):
+                self._stalled = False
 
     async def flush(self, timeout_ms=None):
         """Wait until the stack can take more data (a stalled send has drained)."""

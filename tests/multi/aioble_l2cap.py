@@ -14,7 +14,7 @@ if not hasattr(bluetooth.BLE, "l2cap_connect"):
 TIMEOUT_MS = 5000
 PSM = 0x80
 MTU = 200
-SIZE = 5000
+SIZE = 30000  # enough to run out of credits and stall several times
 
 
 def make_file(n):
