@@ -28,8 +28,23 @@ def test_name_is_the_gap_device_name(pair):
     assert periph.name == "renamed"
     with pytest.raises(TypeError):
         periph.name = b"bytes"
+    _bleio._adapter.current[0] = periph
+    try:
+        svc = _bleio.Service(_bleio.UUID(0xFA00))
+    finally:
+        _bleio._adapter.current[0] = _bleio.adapter
+    char = _bleio.Characteristic.add_to_service(svc, _bleio.UUID(0xFA01), properties=_bleio.Characteristic.READ)
+    desc = _bleio.Descriptor.add_to_characteristic(char, _bleio.UUID(0xFA02), max_length=4, initial_value=b"ab")
     periph.start_advertising(b"\x02\x01\x06", interval=0.02)
     conn = central.connect(addr, timeout=5)
+    everything = conn.discover_remote_services()
+    assert [s.uuid for s in everything] == [_bleio.UUID(0x1800), _bleio.UUID(0x1801), _bleio.UUID(0xFA00)]
+    (rdesc,) = [d for d in everything[2].characteristics[0].descriptors if d.uuid == _bleio.UUID(0xFA02)]
+    assert rdesc.value == b"ab"
+    rdesc.value = b"wxyz"
+    assert desc.value == b"wxyz" and rdesc.value == b"wxyz"
+    with pytest.raises(_bleio.BluetoothError, match="0x0d"):
+        rdesc.value = b"12345"  # longer than the descriptor's max_length: ATT error from the server
     (gap,) = conn.discover_remote_services([_bleio.UUID(0x1800)])
     names = [c for c in gap.characteristics if c.uuid == _bleio.UUID(0x2A00)]
     assert names[0].value == b"renamed"
