@@ -1,9 +1,6 @@
-"""Shared helpers for the tools tests: firmware files built byte by byte from their format specs."""
-
+"""Fixtures for the tools tests (firmware samples are in firmware_samples.py)."""
 
 import pytest
-
-from firmware_samples import make_dfu_zip, make_dfuse, make_esp_image, make_ihex, make_uf2  # noqa: F401
 
 
 @pytest.fixture

@@ -90,28 +90,33 @@ def test_dfu_zip_and_dfuse(tmp_path):
         firmware.check(str(d), boards.get("pyboardv1_1"))
 
 
-def dry(board, path, *extra):
-    r = bleboard("flash", "--board", board, str(path), "--dry-run", *extra)
-    assert r.returncode == 0, r.stderr
-    return shlex.split(r.stdout.strip())
+def dry_run(capsys, board, path, *extra):
+    """The dry run's printed command, split as a shell would (in-process: same CLI code, no interpreter start)."""
+    from bleboard import cli
+
+    capsys.readouterr()
+    rc = cli.main(["flash", "--board", board, str(path), "--dry-run", *extra])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return shlex.split(out.strip())
 
 
-def test_exact_command_lines(tmp_path):
+def test_exact_command_lines(tmp_path, capsys):
     esp = tmp_path / "fw.bin"
     esp.write_bytes(make_esp_image(9))
     write = flash._esptool_write_cmd()
-    assert dry("esp32_s3_devkitc_1_n8", esp, "--port", "/dev/ttyUSB0") == [
+    assert dry_run(capsys, "esp32_s3_devkitc_1_n8", esp, "--port", "/dev/ttyUSB0") == [
         sys.executable, "-m", "esptool", "--chip", "esp32s3", "--port", "/dev/ttyUSB0",
         "--baud", "460800", write, "0x0", str(esp)]
     h2 = tmp_path / "h2.bin"
     h2.write_bytes(make_esp_image(16))
-    assert dry("esp32_h2_devkitm_1", h2)[3:5] == ["--chip", "esp32h2"]
+    assert dry_run(capsys, "esp32_h2_devkitm_1", h2)[3:5] == ["--chip", "esp32h2"]
 
     z = tmp_path / "fw.zip"
     make_dfu_zip(z)
-    assert dry("pca10059_nrf52840_dongle", z, "--port", "/dev/ttyACM0") == [
+    assert dry_run(capsys, "pca10059_nrf52840_dongle", z, "--port", "/dev/ttyACM0") == [
         "nrfutil", "dfu", "usb-serial", "-pkg", str(z), "-p", "/dev/ttyACM0"]
-    assert dry("adafruit_clue_nrf52840_express", z, "--port", "/dev/ttyACM0") == [
+    assert dry_run(capsys, "adafruit_clue_nrf52840_express", z, "--port", "/dev/ttyACM0") == [
         "adafruit-nrfutil", "--verbose", "dfu", "serial", "--package", str(z), "-p", "/dev/ttyACM0",
         "-b", "115200", "--singlebank", "--touch", "1200"]
 
@@ -120,18 +125,18 @@ def test_exact_command_lines(tmp_path):
     (build / "CMakeCache.txt").write_text("")
     hx = build / "zephyr" / "zephyr.hex"
     hx.write_bytes(make_ihex(0x0))
-    assert dry("micro_bit_v2", hx, "--method", "west") == [
+    assert dry_run(capsys, "micro_bit_v2", hx, "--method", "west") == [
         "west", "flash", "--build-dir", str(build), "--hex-file", str(hx)]
 
     d = tmp_path / "fw.dfu"
     d.write_bytes(make_dfuse())
-    assert dry("pyboardv1_1", d) == ["dfu-util", "-a", "0", "-D", str(d)]
+    assert dry_run(capsys, "pyboardv1_1", d) == ["dfu-util", "-a", "0", "-D", str(d)]
     t = tmp_path / "teensy.hex"
     t.write_bytes(make_ihex(0x60000000))
-    assert dry("teensy_4_1", t) == ["teensy_loader_cli", "--mcu=TEENSY41", "-w", "-v", str(t)]
+    assert dry_run(capsys, "teensy_4_1", t) == ["teensy_loader_cli", "--mcu=TEENSY41", "-w", "-v", str(t)]
     s = tmp_path / "xg24.hex"
     s.write_bytes(make_ihex(0x08000000))
-    assert dry("silabs_xg24_explorer_kit", s) == ["commander", "flash", str(s)]
+    assert dry_run(capsys, "silabs_xg24_explorer_kit", s) == ["commander", "flash", str(s)]
 
 
 def test_dfu_methods_need_a_port(tmp_path):

@@ -70,6 +70,9 @@ def test_older_micropython_format(project, tmp_path):
     index = freeze.build(str(out), str(project / "frozen" / "manifest.py"), version="1.12", arch="armv7emsp", log=lambda m: None)
     assert index["mpy_version"] == "5"
     assert freeze.mpy_header(str(out / "lib" / "single.mpy"))["version"] == 5
+    with pytest.raises(freeze.FreezeError, match="--version 0.1: mpy-cross knows MicroPython v1.23.0"):
+        freeze.build(str(out), str(project / "frozen" / "manifest.py"), version="0.1", log=lambda m: None)
+    assert freeze.mpy_header(str(out / "lib" / "single.mpy"))["version"] == 5  # old bundle kept
 
 
 def test_compile_error_keeps_old_bundle(project, tmp_path):

