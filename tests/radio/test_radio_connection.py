@@ -283,3 +283,17 @@ async def test_pairing_encrypts_the_link():
     central, peripheral, c_conn, p_conn = await connected_pair(radio)
     await c_conn.pair()
     assert c_conn.is_encrypted and p_conn.is_encrypted
+
+
+@run
+async def test_named_board_gets_its_address_back():
+    radio = LocalRadio("fast")
+    first = await host(radio, name="sensor")
+    address = first.public_address
+    twin = await host(radio, name="sensor")  # the first is still on the air: another address
+    assert twin.public_address != address
+    await first.transport.close()
+    await twin.transport.close()
+    again = await host(radio, name="sensor")
+    assert again.public_address == address
+    assert (await host(radio)).public_address not in (address, twin.public_address)

@@ -295,3 +295,21 @@ def test_a_client_speaking_garbage_is_dropped_and_the_server_goes_on(shared_serv
         answer = client.recv(100)
         assert answer[:2] == bytes([0x04, 0x0E]) and answer[4:7] == bytes([0x03, 0x0C, 0x00])
     assert shared_server.poll() is None
+
+
+def test_a_board_keeps_its_address_when_it_rejoins(shared_server):
+    """BLE().active(False) then True in one process: same board, same public address."""
+    rejoining = start_client("unix:" + shared_server.path, "again")
+    other = start_client("unix:" + shared_server.path)
+    try:
+        first = rejoining.stdout.readline().split()
+        assert first[0] == "first", first
+        public, _ = client_ready(rejoining)
+        assert public.to_string(False) == first[1]
+        assert client_ready(other)[0] != public
+    finally:
+        for client in (rejoining, other):
+            client.stdin.close()
+            client.wait(10)
+            client.stdout.close()
+            client.stderr.close()

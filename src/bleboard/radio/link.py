@@ -161,13 +161,28 @@ class AirLink(LocalLink):
         # Insertion-ordered, so every scanner hears advertisers in a stable order.
         self.controllers = {}  # type: ignore[assignment]
         self._address_counter = 0
+        self._board_addresses: dict = {}
 
-    def allocate_public_address(self) -> hci.Address:
-        """A public address no controller of this radio has had before."""
+    def allocate_public_address(self, board=None) -> hci.Address:
+        """A public address for a new controller.
+
+        A board keeps its address when it comes back (a board's BD_ADDR does
+        not change when its program restarts BLE): `board` identifies it (a
+        process, a name), and its previous address is reused unless another
+        controller on the air has it now.  Otherwise the address is one no
+        controller of this radio has had before.
+        """
+        if board is not None:
+            previous = self._board_addresses.get(board)
+            if previous is not None and all(c.public_address != previous for c in self.controllers):
+                return previous
         self._address_counter += 1
         n = self._address_counter
         suffix = ":".join(f"{(n >> shift) & 0xFF:02X}" for shift in (16, 8, 0))
-        return hci.Address(f"{PUBLIC_ADDRESS_PREFIX}:{suffix}", hci.Address.PUBLIC_DEVICE_ADDRESS)
+        address = hci.Address(f"{PUBLIC_ADDRESS_PREFIX}:{suffix}", hci.Address.PUBLIC_DEVICE_ADDRESS)
+        if board is not None:
+            self._board_addresses.setdefault(board, address)  # a board's first address is its own
+        return address
 
     def add_controller(self, controller) -> None:
         self.controllers[controller] = None

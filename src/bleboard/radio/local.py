@@ -107,12 +107,17 @@ class LocalRadio:
     def attach(self, name: str | None = None) -> Transport:
         """A new controller on this air, and the transport a host uses to talk HCI to it.
 
-        Must be called on the running asyncio loop that will run the host.
+        Must be called on the running asyncio loop that will run the host.  A
+        `name` used before on this radio gets the same public address again.
         """
         asyncio.get_running_loop()  # raises RuntimeError with a clear message when there is none
+        # A named board that attaches again gets its address back, as a board would.
+        address = self.link.allocate_public_address(("name", name) if name is not None else None)
         if name is None:
             name = f"board{next(self._names)}"
-        controller = VirtualController(name, self.link, extended_advertising=self.extended_advertising)
+        controller = VirtualController(
+            name, self.link, public_address=address, extended_advertising=self.extended_advertising
+        )
         transport = LocalTransport(self, controller)
         self._transports.add(transport)
         return transport

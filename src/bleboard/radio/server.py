@@ -6,6 +6,11 @@ ordinary transport spec.  A client that disappears (EOF, ECONNRESET, killed
 with SIGKILL) takes its controller off the air; its peers see their
 connections time out.
 
+A board keeps its public address for the life of its process: a client's
+controller is made at its first packet, and on a unix socket the server
+knows the client process (SO_PEERCRED), so a program that restarts BLE
+(closes and reopens its transport) gets the address it had.
+
 For `unix:` addresses the server holds an exclusive flock on PATH.lock for
 its whole life, binds under a temporary name and renames it to PATH once
 listening, so a connect succeeds as soon as PATH exists, two servers never
@@ -19,6 +24,7 @@ import fcntl
 import logging
 import os
 import socket
+import struct
 
 from bumble import core
 from bumble.transport.common import PacketParser
@@ -52,6 +58,23 @@ def parse_listen_address(spec: str) -> tuple[str, object]:
     raise ValueError(f"address must be unix:PATH or tcp:HOST:PORT, not {spec!r}")
 
 
+def _peer_process(sock) -> tuple | None:
+    """(pid, start time) of the process at the other end of a unix socket, or None.
+
+    A board process that reconnects (BLE().active(False) then True) is the
+    same board and keeps its address; the start time tells a recycled pid apart.
+    """
+    if sock is None or sock.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    try:
+        pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            start_time = f.read().rsplit(b")", 1)[1].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+    return ("process", pid, start_time)
+
+
 class _Client(asyncio.Protocol):
     """One connected host: an H4 byte stream to and from its own controller."""
 
@@ -59,6 +82,7 @@ class _Client(asyncio.Protocol):
         self._server = server
         self._transport: asyncio.Transport | None = None
         self.controller: VirtualController | None = None
+        self.board: tuple | None = None
         self._parser: PacketParser | None = None
 
     # The controller's host sink.
@@ -68,12 +92,29 @@ class _Client(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self._transport = transport
-        self.controller = VirtualController(self._server.next_name(), self._server.link)
-        self.controller.host = self
-        self._parser = PacketParser(self.controller)
+        self.board = _peer_process(transport.get_extra_info("socket"))
         self._server.client_connected(self)
 
+    def _join_the_air(self) -> None:
+        """Make this host's controller, at its first packet (see below)."""
+        link = self._server.link
+        if self.board is not None:
+            # A process that closed its previous connection and reconnected at
+            # once: by its first command the old socket is closed, but its EOF
+            # may still wait in our queue; take it now, so the board gets its
+            # address back.
+            for other in self._server.clients_of(self.board):
+                if other is not self and other.controller is not None and other.closed_by_peer():
+                    other.drop()
+        address = link.allocate_public_address(self.board)
+        self.controller = VirtualController(self._server.next_name(), link, public_address=address)
+        self.controller.host = self
+        self._parser = PacketParser(self.controller)
+        logger.info("%s joined the air as %s", self.controller.name, self.controller.public_address)
+
     def data_received(self, data: bytes) -> None:
+        if self.controller is None:
+            self._join_the_air()
         try:
             self._parser.feed_data(data)
         except core.InvalidPacketError as error:
@@ -84,7 +125,8 @@ class _Client(asyncio.Protocol):
         return False  # close our side too
 
     def connection_lost(self, exc) -> None:
-        logger.info("%s: left the air (%s)", self.controller.name if self.controller else "?", exc or "EOF")
+        if self.controller is not None:
+            logger.info("%s: left the air (%s)", self.controller.name, exc or "EOF")
         self._transport = None
         if self.controller is not None:
             self._server.link.remove_controller(self.controller)
@@ -93,6 +135,25 @@ class _Client(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+    def closed_by_peer(self) -> bool:
+        """True if the peer has shut its end (EOF queued, not yet read by the loop)."""
+        if self._transport is None:
+            return True
+        sock = self._transport.get_extra_info("socket")
+        try:
+            with socket.socket(fileno=os.dup(sock.fileno())) as probe:
+                return probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def drop(self) -> None:
+        """Take this client's controller off the air now; the socket closes after."""
+        if self.controller is not None:
+            self._server.link.remove_controller(self.controller)
+        self.close()
 
 
 class AirServer:
@@ -119,12 +180,14 @@ class AirServer:
     def clients(self) -> int:
         return len(self._clients)
 
+    def clients_of(self, board) -> list[_Client]:
+        return [client for client in self._clients if client.board == board]
+
     def client_connected(self, client: _Client) -> None:
         self._clients.add(client)
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
-        logger.info("%s joined the air as %s", client.controller.name, client.controller.public_address)
 
     def client_disconnected(self, client: _Client) -> None:
         self._clients.discard(client)
