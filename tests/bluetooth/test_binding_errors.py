@@ -181,3 +181,30 @@ def test_addr_modes(boards):
     assert ble.config("mac") == public
     ble.config(addr_mode=7)  # NimBLE ignores other values
     assert ble.config("mac") == public
+
+
+def test_connect_timeout_and_cancel_end_the_attempt(boards):
+    import time
+
+    (ble,) = boards(1)
+    ble.active(True)
+    events = []
+    ble.irq(lambda e, d: events.append((e, tuple(bytes(x) if isinstance(x, memoryview) else x for x in d))))
+    nobody = (0, b"\x00\x11\x22\x33\x44\x55")
+    ble.gap_connect(*nobody, 200)
+    with pytest.raises(OSError) as e:
+        ble.gap_connect(*nobody)
+    oserr(e, errno.EALREADY)
+    deadline = time.monotonic() + 5
+    while not events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events == [(8, (0xFFFF, 0xFF, bytes(6)))]
+    events.clear()
+    ble.gap_connect(*nobody, 5000)
+    ble.gap_connect(None)
+    deadline = time.monotonic() + 5
+    while not events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events == [(8, (0xFFFF, 0xFF, bytes(6)))]
+    time.sleep(0.3)
+    assert len(events) == 1  # exactly one end per attempt

@@ -51,6 +51,9 @@ class Gap:
         self.scanning = False
         self.scan_timer = None
         self.connecting = None  # task of the pending gap_connect
+        self.connect_timer = None
+        self.cancelling = False
+        self.fragments = {}  # (address, sid) -> extended advertising data received so far
         self.tx_power = 0
 
     def attach(self, device):
@@ -197,11 +200,23 @@ class Gap:
     def _on_report(self, report):
         if not self.scanning:
             return
+        data = bytes(report.data)
+        if isinstance(report, _EXT):
+            # Long extended advertising data arrives in fragments: data status 1 = more to
+            # come, 2 = truncated (dropped), 0 = complete.
+            key = (bytes(report.address), report.advertising_sid)
+            status = (int(report.event_type) >> 5) & 0x03
+            if status == 1:
+                self.fragments[key] = self.fragments.get(key, b"") + data
+                return
+            data = self.fragments.pop(key, b"") + data
+            if status == 2:
+                return
         address = report.address
         addr_type = 1 if int(report.address_type) & 1 else 0
         self.port.sink.post(
             ev.IRQ_SCAN_RESULT,
-            (addr_type, bytes(reversed(bytes(address))), _adv_type(report), int(report.rssi), bytes(report.data)),
+            (addr_type, bytes(reversed(bytes(address))), _adv_type(report), int(report.rssi), data),
         )
 
     # ---- connecting -------------------------------------------------------
@@ -216,13 +231,17 @@ class Gap:
         )
         peer = hci.Address(bytes(reversed(addr)), addr_type)
         timeout = (scan_duration_ms or 30000) / 1000.0
-        self.connecting = asyncio.ensure_future(self._connect(peer, prefs, timeout))
+        self.connecting = asyncio.ensure_future(self._connect(peer, prefs))
+        # One canceller only (the timer or gap_connect(None), whichever comes first): a
+        # second LE Create Connection Cancel is refused by the controller.
+        self.connect_timer = asyncio.get_running_loop().call_later(
+            timeout, lambda: asyncio.ensure_future(self._cancel_attempt()))
 
-    async def _connect(self, peer, prefs, timeout):
+    async def _connect(self, peer, prefs):
         try:
             await self.device.connect_le(
                 peer, connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs},
-                own_address_type=self._own_type(), timeout=timeout,
+                own_address_type=self._own_type(), timeout=None,
             )
         except asyncio.CancelledError:
             raise
@@ -232,14 +251,36 @@ class Gap:
                 self.port.sink.post(ev.IRQ_PERIPHERAL_DISCONNECT, NO_ADDR)
         finally:
             self.connecting = None
+            if self.connect_timer is not None:
+                self.connect_timer.cancel()
+                self.connect_timer = None
+
+    async def _cancel_attempt(self):
+        if self.connect_timer is not None:
+            self.connect_timer.cancel()
+            self.connect_timer = None
+        task = self.connecting
+        if task is None or self.cancelling:
+            return
+        self.cancelling = True
+        try:
+            # A cancel right after gap_connect can beat the create command to the controller:
+            # let the command go out first (it takes a loop turn or two), then cancel it.
+            for _ in range(500):
+                if self.device.is_le_connecting or task.done():
+                    break
+                await asyncio.sleep(0.002)
+            if not task.done():
+                await self.device.cancel_connection()
+        except hci.HCI_Error as exc:
+            log.debug("cancel connection: %r", exc)  # it connected meanwhile
+        finally:
+            self.cancelling = False
 
     async def cancel_connect(self):
         if self.connecting is None:
             raise PortError(EALREADY, "no connection attempt to cancel")
-        try:
-            await self.device.cancel_connection()
-        except hci.HCI_Error as exc:
-            log.debug("cancel connection: %r", exc)
+        await self._cancel_attempt()
 
     def _on_connection(self, connection):
         if connection.transport != PhysicalTransport.LE:
@@ -311,6 +352,10 @@ class Gap:
         if self.connecting is not None:
             self.connecting.cancel()
             self.connecting = None
+        if self.connect_timer is not None:
+            self.connect_timer.cancel()
+            self.connect_timer = None
+        self.fragments.clear()
         if was_scanning and notify_scan_done:
             self.port.sink.post(ev.IRQ_SCAN_DONE, ())
 

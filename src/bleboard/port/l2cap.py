@@ -70,10 +70,20 @@ def mps_for(mtu):
     return max(l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS, min(mtu + 2, l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_MPS))
 
 
+# How many full SDUs the peer may send ahead of the application (see credits_for).
+WINDOW_SDUS = 8
+
+
 def credits_for(mtu):
-    """Credits that let the peer send one full SDU, as NimBLE grants them."""
+    """Credits that let the peer send WINDOW_SDUS full SDUs before the application reads.
+
+    NimBLE grants enough for one SDU; over a virtual link, where one SDU's round trip
+    through both main threads costs far more than its bytes, one SDU at a time would cap
+    the throughput. The MicroPython rules stay: credits come back only once the pending
+    data is drained, so a slow reader still stalls the sender (after a few SDUs).
+    """
     mps = mps_for(mtu)
-    return (mtu + 2 + mps - 1) // mps
+    return WINDOW_SDUS * ((mtu + 2 + mps - 1) // mps)
 
 
 class Channel:
