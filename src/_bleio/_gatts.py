@@ -53,7 +53,10 @@ class Server:
                 for desc in char._local_descriptors():
                     descs.append((desc._uuid._to_bluetooth(), desc._flags()))
                 chars.append((char._uuid._to_bluetooth(), char._flags(), tuple(descs)))
-            definition.append((service._uuid._to_bluetooth(), tuple(chars)))
+            if service._secondary:  # bleboard port extension (checked when the Service was made)
+                definition.append((service._uuid._to_bluetooth(), tuple(chars), {"secondary": True}))
+            else:
+                definition.append((service._uuid._to_bluetooth(), tuple(chars)))
         try:
             handles = ble.gatts_register_services(tuple(definition))
         except OSError as exc:

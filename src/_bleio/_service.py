@@ -1,7 +1,7 @@
 """`Service`: a local service (added to the adapter's GATT server) or a discovered remote one."""
 
 from . import _adapter
-from ._errors import BluetoothError
+from ._errors import BluetoothError, needs_extension
 from ._uuid import UUID
 
 
@@ -15,7 +15,10 @@ class Service:
         if adapter is None:
             raise BluetoothError("No adapter available")
         if secondary:
-            raise NotImplementedError("secondary services need a port extension that bluetooth.BLE lacks")
+            import bluetooth
+
+            if not hasattr(bluetooth.BLE, "new"):
+                raise needs_extension("a secondary Service", "gatts_register_services service options")
         self._uuid = uuid
         self._secondary = bool(secondary)
         self._remote_conn = None

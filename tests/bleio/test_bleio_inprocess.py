@@ -55,6 +55,24 @@ def test_name_is_the_gap_device_name(pair):
     assert central.connections == ()
 
 
+def test_secondary_service(pair):
+    periph, central = pair
+    _bleio._adapter.current[0] = periph
+    try:
+        primary = _bleio.Service(_bleio.UUID(0xF900))
+        secondary = _bleio.Service(_bleio.UUID(0xF901), secondary=True)
+    finally:
+        _bleio._adapter.current[0] = _bleio.adapter
+    assert secondary.secondary and not primary.secondary
+    _bleio.Characteristic.add_to_service(secondary, _bleio.UUID(0xF902), properties=_bleio.Characteristic.READ)
+    periph.start_advertising(b"\x02\x01\x06", interval=0.02)
+    conn = central.connect(periph.address, timeout=5)
+    # Primary service discovery does not report secondary services (they are reached by includes).
+    uuids = [s.uuid for s in conn.discover_remote_services()]
+    assert _bleio.UUID(0xF900) in uuids and _bleio.UUID(0xF901) not in uuids
+    assert secondary._characteristics[0]._handle is not None  # registered on the server
+
+
 def test_connect_to_nobody_times_out(pair):
     _, central = pair
     with pytest.raises(_bleio.BluetoothError, match="Failed to connect"):
