@@ -13,9 +13,16 @@ def configure(parser):
     parser.add_argument("--hci", metavar="SPEC", help="use a real controller (transport spec); sets BLEBOARD_HCI")
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt  # the board's way out: unwinds the REPL and removes a temporary filesystem
+
+
 def main(args):
+    import signal
+
     from bleboard.tools import pty_board
 
+    signal.signal(signal.SIGTERM, _stop)
     if args.hci:
         os.environ["BLEBOARD_HCI"] = args.hci
     tmp = None
