@@ -9,6 +9,7 @@ import sys
 from . import _wait
 from ._address import Address
 from ._attribute import check_buffer, check_int, check_number
+from ._connection import Connection
 from ._errors import BluetoothError, needs_extension
 from ._scan import ScanResults, check_prefixes
 
@@ -336,8 +337,6 @@ class Adapter:
             _wait.notify()
 
     def _on_event(self, event, data):
-        from ._connection import Connection
-
         if event == _IRQ_SCAN_RESULT:
             if self._scan is not None:
                 self._scan._add(*data)
