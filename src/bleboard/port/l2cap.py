@@ -396,8 +396,12 @@ class L2cap:
         with self.lock:
             if chan.rx:
                 return
-        count = credits_for(chan.our_mtu) - bc.peer_credits
-        if count > 0:
+        window = credits_for(chan.our_mtu)
+        count = window - bc.peer_credits
+        # Top up once the peer is down to half its credits: one frame per few SDUs, as
+        # Bumble does. Every SDU fits one PDU (our MPS is the MTU), so a stalled peer has
+        # none left and always gets them.
+        if count > 0 and bc.peer_credits * 2 <= window:
             bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
                 identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=count))
             bc.peer_credits += count

@@ -203,6 +203,11 @@ class Security:
         """After power-on: the key store (asking it before would stall active(True))."""
         device = self.device
         device.keystore = SecretStore(self)
+
+        async def no_resolving_list():
+            pass  # NimBLE doesn't walk the whole store after each bond; neither do we
+
+        device.refresh_resolving_list = no_resolving_list
         provider = device.host.long_term_key_provider
 
         async def long_term_key(handle, rand, ediv):

@@ -27,10 +27,6 @@ from .security import Security
 
 log = logging.getLogger("bleboard.port")
 
-# Zephyr's vendor-specific Write BD_ADDR (OGF 0x3F, OCF 0x006): set the public address.
-ZEPHYR_WRITE_BD_ADDR = 0xFC06
-
-
 def _wanted_address(options):
     text = options.get("address") or os.environ.get("BLEBOARD_ADDRESS")
     if not text:
@@ -154,12 +150,13 @@ class BumblePort:
         self.own_addr = bytes(reversed(bytes(address)))
 
     async def _write_public_address(self, device, wanted):
-        command = hci.HCI_Command(bytes(reversed(wanted)), op_code=ZEPHYR_WRITE_BD_ADDR)
+        from bleboard.radio.vendor import HCI_Zephyr_Write_BD_ADDR_Command
+
+        command = HCI_Zephyr_Write_BD_ADDR_Command(
+            bd_addr=hci.Address(bytes(reversed(wanted)), hci.Address.PUBLIC_DEVICE_ADDRESS))
         try:
             response = await asyncio.wait_for(device.host.send_command(command), 2.0)
-            params = response.return_parameters
-            status = params[0] if isinstance(params, (bytes, bytearray)) else getattr(params, "status", params)
-            if status != 0:
+            if response.return_parameters.status != 0:
                 return False
             reply = await device.send_command(hci.HCI_Read_BD_ADDR_Command())
             device.public_address = reply.return_parameters.bd_addr

@@ -23,6 +23,7 @@ from bumble.core import PhysicalTransport
 from bleboard.radio import pdus
 from bleboard.radio.advertising import AirAdvertisingSet, LegacyAirAdvertiser, own_address
 from bleboard.radio.controller_commands import AdvertisingCommands
+from bleboard.radio.vendor import VendorCommands
 from bleboard.radio.link import AirLink, DataChannel
 from bleboard.radio.scanning import Scanner
 
@@ -91,7 +92,7 @@ def connection_parameters_error(interval_min: int, interval_max: int, latency: i
     return None
 
 
-class VirtualController(AdvertisingCommands, bumble_controller.Controller):
+class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.Controller):
     """A controller on an `AirLink`, one per virtual board."""
 
     rssi: int = -50  # what every receiver measures on the virtual air, in dBm
