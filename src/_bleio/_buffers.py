@@ -247,7 +247,17 @@ class PacketBuffer:
         elif char._props & char.NOTIFY:
             conn._send_retrying(lambda: ble.gatts_notify(conn._handle, char._handle, payload))
         else:
-            conn._send_retrying(lambda: ble.gatts_indicate(conn._handle, char._handle, payload))
+            # One indication in flight per connection: wait for the previous confirmation.
+            h = conn._handle
+            _wait.until(lambda: h not in char._indications or not conn._connected, 10.0)
+            if not conn._connected:
+                raise not_connected()
+            char._indications[h] = True
+            try:
+                conn._send_retrying(lambda: ble.gatts_indicate(h, char._handle, payload))
+            except BaseException:
+                char._indications.pop(h, None)
+                raise
         return len(payload)
 
     def deinit(self):

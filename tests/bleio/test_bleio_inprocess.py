@@ -111,3 +111,31 @@ def test_board_without_extensions_says_what_is_missing(pair, kw, feature):
         periph.start_advertising(**kw)
     assert "extension" in str(info.value)
     assert not periph.advertising
+
+
+def test_packetbuffer_indications_in_order(pair):
+    periph, central = pair
+    C = _bleio.Characteristic
+    _bleio._adapter.current[0] = periph
+    try:
+        svc = _bleio.Service(_bleio.UUID(0xF800))
+    finally:
+        _bleio._adapter.current[0] = _bleio.adapter
+    char = C.add_to_service(svc, _bleio.UUID(0xF801), properties=C.INDICATE, max_length=20)
+    server = _bleio.PacketBuffer(char, buffer_size=2)
+    periph.start_advertising(b"\x02\x01\x06", interval=0.02)
+    conn = central.connect(periph.address, timeout=5)
+    (rsvc,) = conn.discover_remote_services([_bleio.UUID(0xF800)])
+    client = _bleio.PacketBuffer(rsvc.characteristics[0], buffer_size=10)
+    rsvc.characteristics[0].set_cccd(indicate=True)
+    for i in range(6):
+        server.write(b"ind%d" % i)  # each waits for the previous confirmation
+    got = []
+    buf = bytearray(20)
+    assert _bleio._wait.until(lambda: len(client._packets) == 6, 10)
+    while True:
+        n = client.readinto(buf)
+        if not n:
+            break
+        got.append(bytes(buf[:n]))
+    assert got == [b"ind%d" % i for i in range(6)]
