@@ -139,3 +139,38 @@ def test_packetbuffer_indications_in_order(pair):
             break
         got.append(bytes(buf[:n]))
     assert got == [b"ind%d" % i for i in range(6)]
+
+
+_THREAD_SCRIPT = r"""
+import _bleio, bluetooth
+from bleboard.radio.local import LocalRadio
+from bleboard.runtime import scheduler
+radio = LocalRadio(latency="fast")
+periph = _bleio.Adapter._with_ble(bluetooth.BLE.new(radio=radio))
+central = _bleio.Adapter._with_ble(bluetooth.BLE.new(radio=radio))
+_bleio._adapter.current[0] = periph
+svc = _bleio.Service(_bleio.UUID(0xF700))
+C = _bleio.Characteristic
+char = C.add_to_service(svc, _bleio.UUID(0xF701), properties=C.READ | C.NOTIFY, initial_value=b"v")
+periph.start_advertising(b"\x02\x01\x06", interval=0.02)
+conn = central.connect(periph.address, timeout=5)
+(rsvc,) = conn.discover_remote_services([_bleio.UUID(0xF700)])
+remote = rsvc.characteristics[0]
+stream = _bleio.CharacteristicBuffer(remote, timeout=5, buffer_size=100)
+remote.set_cccd(notify=True)
+for i in range(10):
+    char.value = b"%d," % i
+print(scheduler.default().mode, bytes(remote.value), stream.read(20))
+conn.disconnect()
+"""
+
+
+def test_irq_on_a_dispatcher_thread():
+    # Programs where the main thread cannot take irqs get them on a dispatcher thread: waits still end.
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, BLEBOARD_IRQ="thread")
+    out = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split() == ["thread", "b'9,'", "b'0,1,2,3,4,5,6,7,8,9,'"], out.stdout + out.stderr
