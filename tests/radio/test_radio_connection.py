@@ -297,3 +297,18 @@ async def test_named_board_gets_its_address_back():
     again = await host(radio, name="sensor")
     assert again.public_address == address
     assert (await host(radio)).public_address not in (address, twin.public_address)
+
+
+@run
+async def test_zephyr_write_bd_addr_sets_a_unique_public_address():
+    from bleboard.radio.vendor import HCI_Zephyr_Write_BD_ADDR_Command
+
+    radio = LocalRadio("fast")
+    a, b = await host(radio), await host(radio)
+    chosen = hci.Address("00:B1:EB:12:34:56", hci.Address.PUBLIC_DEVICE_ADDRESS)
+    await a.send_sync_command(HCI_Zephyr_Write_BD_ADDR_Command(bd_addr=chosen))
+    answer = await a.send_sync_command(hci.HCI_Read_BD_ADDR_Command())
+    assert answer.bd_addr.address_bytes == chosen.address_bytes
+    with pytest.raises(hci.HCI_Error) as error:  # taken by another board on this air
+        await b.send_sync_command(HCI_Zephyr_Write_BD_ADDR_Command(bd_addr=chosen))
+    assert error.value.error_code == E.INVALID_COMMAND_PARAMETERS_ERROR

@@ -34,6 +34,6 @@ class VendorCommands:
         address = hci.Address(bytes(command.bd_addr), hci.Address.PUBLIC_DEVICE_ADDRESS)
         for other in self.link.controllers:
             if other is not self and other.public_address == address:
-                return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+                return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.INVALID_COMMAND_PARAMETERS_ERROR)
         self.public_address = address
         return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
