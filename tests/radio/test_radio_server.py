@@ -176,14 +176,15 @@ def test_hosts_in_separate_processes_see_each_other(shared_server):
             client.stderr.close()
 
 
-def test_sigterm_removes_the_socket_and_logs_nothing(server):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_removes_the_socket_and_logs_nothing(server, signum):
     client = start_client("unix:" + server.path)
     client_ready(client)
     client.stdin.close()
     client.wait(10)
     client.stdout.close()
     client.stderr.close()
-    server.send_signal(signal.SIGTERM)
+    server.send_signal(signum)
     assert server.wait(10) == 0
     assert not os.path.exists(server.path)
     assert server.stderr.read() == b"" and server.stdout.read() == b""
