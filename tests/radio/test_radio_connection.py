@@ -126,8 +126,22 @@ async def test_connectable_advertising_stops_when_connected():
         await another.connect(peripheral.random_address, timeout=0.2)
 
 
-def collect(device, sink):
-    device.l2cap_channel_manager.register_fixed_channel(TEST_CID, lambda handle, pdu: sink.append(bytes(pdu)))
+class Collected(list):
+    """PDUs received on TEST_CID; `await collected.reach(n)` waits for the n-th."""
+
+    def __init__(self, device):
+        super().__init__()
+        self._grew = asyncio.Event()
+        device.l2cap_channel_manager.register_fixed_channel(TEST_CID, self._on_pdu)
+
+    def _on_pdu(self, handle, pdu):
+        self.append(bytes(pdu))
+        self._grew.set()
+
+    async def reach(self, count):
+        while len(self) < count:
+            self._grew.clear()
+            await self._grew.wait()
 
 
 @pytest.mark.parametrize("latency", ["board", "fast", 2.0])
@@ -135,9 +149,7 @@ def collect(device, sink):
 async def test_acl_order_is_preserved_in_both_directions(latency):
     radio = LocalRadio(latency)
     central, peripheral, c_conn, p_conn = await connected_pair(radio)
-    at_central, at_peripheral = [], []
-    collect(central, at_central)
-    collect(peripheral, at_peripheral)
+    at_central, at_peripheral = Collected(central), Collected(peripheral)
     # Sizes cross the 251-byte HCI fragment boundary, so fragments interleave in the queues.
     sizes = [1, 30, 247, 248, 251, 500, 1000, 7]
     sent_c = [bytes([i & 0xFF]) * sizes[i % len(sizes)] + i.to_bytes(2, "little") for i in range(40)]
@@ -145,8 +157,8 @@ async def test_acl_order_is_preserved_in_both_directions(latency):
     for a, b in zip(sent_c, sent_p):
         c_conn.send_l2cap_pdu(TEST_CID, a)
         p_conn.send_l2cap_pdu(TEST_CID, b)
-    while len(at_peripheral) < len(sent_c) or len(at_central) < len(sent_p):
-        await asyncio.sleep(0.005)
+    await at_peripheral.reach(len(sent_c))
+    await at_central.reach(len(sent_p))
     assert at_peripheral == sent_c
     assert at_central == sent_p
 
@@ -155,16 +167,14 @@ async def test_acl_order_is_preserved_in_both_directions(latency):
 async def test_several_pdus_go_in_one_connection_event():
     radio = LocalRadio(50.0)  # ms per event: everything below is queued well within one
     central, peripheral, c_conn, _ = await connected_pair(radio)
-    received = []
-    collect(peripheral, received)
+    received = Collected(peripheral)
     air_connection = central.transport.controller.find_le_connection_by_handle(c_conn.handle)
     channel = air_connection.channel
     before = channel.events
     frames = [len(b"x%d" % i).to_bytes(2, "little") + TEST_CID.to_bytes(2, "little") + b"x%d" % i for i in range(6)]
     for frame in frames:  # queued synchronously: necessarily before the next event
         assert channel.send(air_connection, pdus.DataPdu(start=True, payload=frame))
-    while len(received) < 6:
-        await asyncio.sleep(0.005)
+    await received.reach(6)
     assert received == [frame[4:] for frame in frames]
     assert channel.events == before + 1
 
@@ -173,8 +183,7 @@ async def test_several_pdus_go_in_one_connection_event():
 async def test_data_queued_before_disconnect_is_delivered_first():
     radio = LocalRadio("board")
     central, peripheral, c_conn, p_conn = await connected_pair(radio)
-    received, order = [], []
-    collect(peripheral, received)
+    received, order = Collected(peripheral), []
     p_conn.on("disconnection", lambda reason: order.append(("disconnected", len(received))))
     done = disconnection(p_conn)
     for i in range(5):  # 10 HCI fragments, within the host's 16 buffer credits: sent at once
