@@ -8,7 +8,7 @@ from bleboard.testing.instance import InstanceSpec
 
 
 # Plugins the inner runs do not need; hypothesis alone costs seconds per inner run.
-QUIET = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:cacheprovider")
+QUIET = ("-p", "bleboard.testing.pytest_plugin", "-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:cacheprovider")
 
 
 @pytest.fixture
