@@ -30,6 +30,7 @@ from bleboard.radio import default
 from bleboard.radio.errors import HCISpecError, HCITransportError
 
 ENV_HCI = "BLEBOARD_HCI"
+OPEN_TIMEOUT_S = 10.0  # a TCP peer that never answers must not hang a board
 
 # Bumble schemes that need a parameter after the colon.
 _SCHEMES_WITH_PARAMETER = {
@@ -66,10 +67,12 @@ def check_spec(spec: str) -> str:
 
 async def _open_bumble(spec: str, what: str) -> Transport:
     try:
-        return await open_transport(spec)
+        return await asyncio.wait_for(open_transport(spec), OPEN_TIMEOUT_S)
     except TransportSpecError as error:
         raise HCISpecError(f"bad HCI transport spec {spec!r}: {error}") from None
-    except (OSError, asyncio.TimeoutError) as error:
+    except asyncio.TimeoutError:
+        raise HCITransportError(f"cannot open {what} {spec!r}: no answer within {OPEN_TIMEOUT_S:.0f} s") from None
+    except OSError as error:
         raise HCITransportError(f"cannot open {what} {spec!r}: {error}") from error
     except Exception as error:  # serial, usb and socket layers raise their own types
         raise HCITransportError(f"cannot open {what} {spec!r}: {type(error).__name__}: {error}") from error
