@@ -70,20 +70,25 @@ def mps_for(mtu):
     return max(l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS, min(mtu + 2, l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_MPS))
 
 
-# How many full SDUs the peer may send ahead of the application (see credits_for).
-WINDOW_SDUS = 8
+# How much the peer may send ahead of the application: about WINDOW_BYTES, and between
+# MIN_ and MAX_WINDOW_SDUS full SDUs (see credits_for).
+WINDOW_BYTES = 64 * 1024
+MIN_WINDOW_SDUS = 4
+MAX_WINDOW_SDUS = 32
 
 
 def credits_for(mtu):
-    """Credits that let the peer send WINDOW_SDUS full SDUs before the application reads.
+    """The credit window: the peer is topped up to it once the application has drained.
 
-    NimBLE grants enough for one SDU; over a virtual link, where one SDU's round trip
-    through both main threads costs far more than its bytes, one SDU at a time would cap
-    the throughput. The MicroPython rules stay: credits come back only once the pending
-    data is drained, so a slow reader still stalls the sender (after a few SDUs).
+    NimBLE grants enough for one SDU. Here every SDU crosses from the radio thread to the
+    application's thread and its credits cross back, which costs far more than its bytes,
+    so one SDU at a time would cap the throughput far below the link's. MicroPython's rule
+    stays: credits come back only once the pending data is drained, so a slow reader
+    still stalls the sender, after a window of SDUs instead of one. Our MPS is the MTU (up
+    to 65533), so a credit is an SDU (two for the largest MTUs).
     """
-    mps = mps_for(mtu)
-    return WINDOW_SDUS * ((mtu + 2 + mps - 1) // mps)
+    sdus = max(MIN_WINDOW_SDUS, min(MAX_WINDOW_SDUS, WINDOW_BYTES // (mtu + 2)))
+    return sdus * -(-(mtu + 2) // mps_for(mtu))
 
 
 class Channel:
@@ -227,7 +232,7 @@ class L2cap:
             buf[:n] = chan.rx[:n]
             del chan.rx[:n]
             drained = not chan.rx
-        if drained:
+        if drained and self._wants_credits(chan):
             self.port.rl.call_soon(self._grant, chan)
         return n
 
@@ -387,6 +392,13 @@ class L2cap:
         self.port.sink.post(ev.IRQ_L2CAP_RECV, (chan.link.handle, chan.cid))
         if empty:
             self._grant(chan)  # an empty SDU: nothing to drain, so nothing to wait for
+
+    @staticmethod
+    def _wants_credits(chan):
+        """Whether _grant would send credits (read across threads: the radio loop only ever
+        lowers peer_credits before the RECV event that leads here, so a later drain sees it)."""
+        bc = chan.bc
+        return bc is not None and bc.peer_credits * 2 <= credits_for(chan.our_mtu)
 
     def _grant(self, chan):
         """The application has read everything: let the peer send one more full SDU."""
