@@ -12,6 +12,13 @@ While the main thread is inside a `bluetooth` call (see `hold()`), delivery is
 deferred to the end of the call: a BLE method is atomic on a board, and the
 port's locks must not be re-entered from a handler.
 
+A signal can land just after the interpreter's last check for pending signals and just
+before a blocking C call (a lock wait with a timeout, say): that wait is then not
+interrupted, and the callbacks would sit until it ends by itself. A small watchdog
+thread re-sends the signal every few milliseconds while callbacks are queued, nothing
+has run since, and the main thread is neither draining nor inside a held call; the
+second signal finds the main thread inside the wait and interrupts it.
+
 Where the main thread cannot take callbacks (the scheduler was created off the
 main thread, or the program owns SIGUSR1), a dispatcher thread runs them,
 still one at a time and in order.
@@ -25,6 +32,7 @@ import threading
 import traceback
 
 WAKE_SIGNAL = signal.SIGUSR1
+RESIGNAL_S = 0.005  # how long a queued callback may wait before the watchdog signals again
 
 
 class Scheduler:
@@ -39,6 +47,7 @@ class Scheduler:
         self._held = 0  # main thread is inside a bluetooth call
         self._signalled = False
         self._closed = False
+        self._ran = 0  # callbacks run so far: the watchdog's measure of progress
         mode = mode or os.environ.get("BLEBOARD_IRQ", "") or "auto"
         if mode == "auto":
             mode = "main" if self._can_use_main_thread() else "thread"
@@ -50,6 +59,8 @@ class Scheduler:
             self._main_ident = threading.main_thread().ident
             self._previous = signal.signal(WAKE_SIGNAL, self._on_signal)
             self._thread = None
+            self._watchdog = threading.Thread(target=self._watch, name="bleboard-irq-watchdog", daemon=True)
+            self._watchdog.start()
         else:
             self._main_ident = None
             self._thread = threading.Thread(target=self._thread_loop, name="bleboard-irq", daemon=True)
@@ -83,10 +94,33 @@ class Scheduler:
             if not self._held and not self._running:
                 self.drain()
             return
+        self._kick()
+
+    def _kick(self):
         try:
             signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
         except (ProcessLookupError, OSError):
             pass  # the interpreter is shutting down
+        with self._lock:
+            self._wakeup.notify_all()  # arm the watchdog
+
+    def _watch(self):
+        """Re-signal while a signal is outstanding and nothing has been delivered (see above)."""
+        while True:
+            with self._lock:
+                while not self._closed and not (self._signalled and self._queue):
+                    self._wakeup.wait()
+                if self._closed:
+                    return
+                seen = self._ran
+                self._wakeup.wait(RESIGNAL_S)
+                stuck = (self._signalled and self._queue and self._ran == seen
+                         and not self._running and not self._held and not self._closed)
+            if stuck:
+                try:
+                    signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+                except (ProcessLookupError, OSError):
+                    return
 
     # ---- consumer side -------------------------------------------------
 
@@ -106,6 +140,7 @@ class Scheduler:
                         return
                     fn, args = self._queue.popleft()
                 self._run_one(fn, args)
+                self._ran += 1
         finally:
             self._running = False
 
