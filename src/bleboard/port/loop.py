@@ -37,6 +37,10 @@ class RadioLoop:
 
     def _main(self):
         asyncio.set_event_loop(self.loop)
+        # Errors inside callbacks go to our logger (silent unless asked), never to the board's
+        # output: a stray traceback would break a multitest's expected output.
+        self.loop.set_exception_handler(
+            lambda loop, context: log.debug("radio loop: %s", context.get("message"), exc_info=context.get("exception")))
         self.loop.call_soon(self._ready.set)
         try:
             self.loop.run_forever()
