@@ -20,11 +20,18 @@ ThreadSafeFlag = getattr(asyncio, "ThreadSafeFlag", None)
 if ThreadSafeFlag is None:
     from bleboard.runtime.threadsafeflag import ThreadSafeFlag
 
-wait_for_ms = getattr(asyncio, "wait_for_ms", None)
-if wait_for_ms is None:
+if hasattr(asyncio, "timeout"):  # CPython 3.11+: a deadline without an extra task
 
-    def wait_for_ms(aw, timeout_ms):
-        return asyncio.wait_for(aw, timeout_ms / 1000)
+    async def wait_for_ms(aw, timeout_ms):
+        async with asyncio.timeout(timeout_ms / 1000):
+            return await aw
+
+else:  # MicroPython (and older CPython inside `bleboard run`)
+    wait_for_ms = getattr(asyncio, "wait_for_ms", None)
+    if wait_for_ms is None:
+
+        def wait_for_ms(aw, timeout_ms):
+            return asyncio.wait_for(aw, timeout_ms / 1000)
 
 
 try:
