@@ -1,0 +1,335 @@
+"""L2CAP channels through bluetooth.BLE on one in-process radio (spec §3.13, §4.1 events 22-26).
+
+Two boards, a connection, then the channel rules: argument errors, the one-channel limit,
+MTU clamping and limits, MicroPython's flow control (credits only after draining, False
+then SEND_READY), ordering of disconnect events, and the ACCEPT handler's answer.
+"""
+
+import errno
+import time
+
+import pytest
+
+import bluetooth
+
+IRQ_CENTRAL_CONNECT = 1
+IRQ_CENTRAL_DISCONNECT = 2
+IRQ_PERIPHERAL_CONNECT = 7
+IRQ_PERIPHERAL_DISCONNECT = 8
+IRQ_L2CAP_ACCEPT = 22
+IRQ_L2CAP_CONNECT = 23
+IRQ_L2CAP_DISCONNECT = 24
+IRQ_L2CAP_RECV = 25
+IRQ_L2CAP_SEND_READY = 26
+
+PSM = 22
+
+
+class Board:
+    """A BLE object whose events are kept as (event, plain tuple)."""
+
+    def __init__(self, ble):
+        self.ble = ble
+        ble.active(True)
+        self.events = []
+        self.accept_answer = None
+        ble.irq(self.irq)
+
+    def irq(self, event, data):
+        self.events.append((event, tuple(bytes(x) if isinstance(x, memoryview) else x for x in data)))
+        if event == IRQ_L2CAP_ACCEPT:
+            return self.accept_answer
+
+    def wait(self, event, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, (e, d) in enumerate(self.events):
+                if e == event:
+                    del self.events[i]
+                    return d
+            if time.monotonic() > deadline:
+                raise AssertionError("no event %d; got %r" % (event, self.events))
+            time.sleep(0.002)  # irq handlers run during the sleep
+
+    def codes(self):
+        return [e for e, _ in self.events]
+
+
+def until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.002)
+
+
+def oserr(excinfo, num):
+    assert excinfo.value.errno == num, excinfo.value
+
+
+@pytest.fixture
+def pair(boards):
+    """(listener board, connector board, conn handle on the connector, on the listener)."""
+    p, c = (Board(b) for b in boards(2))
+    p.ble.gap_advertise(20000)
+    c.ble.gap_connect(*p.ble.config("mac"))
+    conn = c.wait(IRQ_PERIPHERAL_CONNECT)[0]
+    pconn = p.wait(IRQ_CENTRAL_CONNECT)[0]
+    return p, c, conn, pconn
+
+
+def open_channel(pair, mtu=450, peer_mtu=450):
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, mtu)
+    c.ble.l2cap_connect(conn, PSM, peer_mtu)
+    ccid = c.wait(IRQ_L2CAP_CONNECT)[1]
+    pcid = p.wait(IRQ_L2CAP_CONNECT)[1]
+    return ccid, pcid
+
+
+def test_methods_exist_and_need_an_active_radio():
+    ble = bluetooth.BLE.new()
+    for name in ("l2cap_listen", "l2cap_connect", "l2cap_disconnect", "l2cap_send", "l2cap_recvinto"):
+        assert hasattr(bluetooth.BLE, name)
+    for call in (
+        lambda: ble.l2cap_listen(PSM, 450),
+        lambda: ble.l2cap_connect(0, PSM, 450),
+        lambda: ble.l2cap_disconnect(0, 64),
+        lambda: ble.l2cap_send(0, 64, b"x"),
+        lambda: ble.l2cap_recvinto(0, 64, None),
+    ):
+        with pytest.raises(OSError) as e:
+            call()
+        oserr(e, errno.ENODEV)
+
+
+def test_argument_rules(boards):
+    (ble,) = boards(1)
+    ble.active(True)
+    with pytest.raises(TypeError):
+        ble.l2cap_listen(psm=PSM, mtu=450)
+    with pytest.raises(TypeError):
+        ble.l2cap_listen(PSM)
+    with pytest.raises(TypeError):
+        ble.l2cap_connect(0, PSM, 450, 1)
+    with pytest.raises(TypeError):
+        ble.l2cap_listen("22", 450)
+    with pytest.raises(TypeError):
+        ble.l2cap_listen(PSM, 4.5)
+    with pytest.raises(TypeError):
+        ble.l2cap_send(0, 64, 12)
+    with pytest.raises(TypeError):
+        ble.l2cap_recvinto(0, 64, b"read-only")
+    with pytest.raises(OSError) as e:
+        ble.l2cap_listen(0, 450)
+    oserr(e, errno.EINVAL)
+    with pytest.raises(OSError) as e:
+        ble.l2cap_listen(0x10000, 450)  # truncated to 16 bits: PSM 0
+    oserr(e, errno.EINVAL)
+    with pytest.raises(OSError) as e:
+        ble.l2cap_connect(5, PSM, 450)
+    oserr(e, errno.ENOTCONN)
+    for call in (lambda: ble.l2cap_send(0, 64, b"x"), lambda: ble.l2cap_recvinto(0, 64, None),
+                 lambda: ble.l2cap_disconnect(0, 64)):
+        with pytest.raises(OSError) as e:
+            call()
+        oserr(e, errno.EINVAL)
+
+
+def test_one_channel_and_listening_is_permanent(pair):
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, 450)
+    for call in (lambda: p.ble.l2cap_listen(PSM + 1, 450), lambda: p.ble.l2cap_connect(pconn, PSM, 450)):
+        with pytest.raises(OSError) as e:
+            call()
+        oserr(e, errno.EALREADY)
+    c.ble.l2cap_connect(conn, PSM, 450)
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_connect(conn, PSM, 450)  # still connecting
+    oserr(e, errno.EALREADY)
+    ccid = c.wait(IRQ_L2CAP_CONNECT)[1]
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_listen(PSM, 450)
+    oserr(e, errno.EALREADY)
+    c.ble.l2cap_disconnect(conn, ccid)
+    c.wait(IRQ_L2CAP_DISCONNECT)
+    p.wait(IRQ_L2CAP_DISCONNECT)
+    # The connector is free again; the listener accepts again.
+    c.ble.l2cap_connect(conn, PSM, 450)
+    c.wait(IRQ_L2CAP_CONNECT)
+    p.wait(IRQ_L2CAP_CONNECT)
+
+
+def test_events_carry_our_cid_and_both_mtus(pair):
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, 5)  # clamped to 32
+    c.ble.l2cap_connect(conn, PSM, 100000)  # clamped to 65535
+    accept = p.wait(IRQ_L2CAP_ACCEPT)
+    pconnect = p.wait(IRQ_L2CAP_CONNECT)
+    cconnect = c.wait(IRQ_L2CAP_CONNECT)
+    assert accept == (pconn, accept[1], PSM, 32, 65535)
+    assert pconnect == accept
+    assert cconnect == (conn, cconnect[1], PSM, 65535, 32)
+    assert 0x40 <= accept[1] <= 0x7F and 0x40 <= cconnect[1] <= 0x7F
+    # Limits: the peer's MTU and twice our own.
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_send(conn, cconnect[1], bytes(33))  # > peer MTU 32
+    oserr(e, errno.EINVAL)
+    with pytest.raises(OSError) as e:
+        p.ble.l2cap_send(pconn, accept[1], bytes(65))  # > 2 * our MTU 32
+    oserr(e, errno.EINVAL)
+    assert c.ble.l2cap_send(conn, cconnect[1], bytes(32)) is True
+    p.wait(IRQ_L2CAP_RECV)
+    assert p.ble.l2cap_recvinto(pconn, accept[1], None) == 32
+
+
+def test_recvinto_accumulates_and_reads_in_parts(pair):
+    p, c, conn, pconn = pair
+    ccid, pcid = open_channel(pair)
+    for chunk in (b"first ", b"second ", b"third"):
+        c.ble.l2cap_send(conn, ccid, chunk)
+    until(lambda: p.codes().count(IRQ_L2CAP_RECV) == 3)  # one RECV per SDU
+    assert p.ble.l2cap_recvinto(pconn, pcid, None) == 18
+    buf = bytearray(5)
+    got = b""
+    while True:
+        n = p.ble.l2cap_recvinto(pconn, pcid, buf)
+        if not n:
+            break
+        got += buf[:n]
+    assert got == b"first second third"
+    assert p.ble.l2cap_recvinto(pconn, pcid, None) == 0
+    p.events.clear()
+    # Any writable buffer works, e.g. an array.
+    import array
+
+    c.ble.l2cap_send(conn, ccid, "héllo")  # str is a buffer (UTF-8), as in MicroPython
+    p.wait(IRQ_L2CAP_RECV)
+    arr = array.array("H", [0, 0, 0])
+    assert p.ble.l2cap_recvinto(pconn, pcid, arr) == 6
+    assert arr.tobytes() == "héllo".encode()
+    # An empty send sends nothing and says more may follow.
+    assert c.ble.l2cap_send(conn, ccid, b"") is True
+
+
+def test_slow_reader_stalls_the_sender_until_drained(pair):
+    p, c, conn, pconn = pair
+    ccid, pcid = open_channel(pair, mtu=100, peer_mtu=100)
+    sent = 0
+    while c.ble.l2cap_send(conn, ccid, bytes([sent % 251]) * 100):
+        sent += 1
+        assert sent < 10000, "the receiver never stopped the sender"
+    sent += 1  # the send that returned False still goes out, once credits come
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_send(conn, ccid, b"x")
+    oserr(e, errno.EBUSY)
+    # Everything the window allowed has arrived and waits for the application...
+    window = sent - 1
+    until(lambda: p.ble.l2cap_recvinto(pconn, pcid, None) == window * 100)
+    # ...and the sender hears nothing until the reader drains: credits follow the drain.
+    assert IRQ_L2CAP_SEND_READY not in c.codes()
+    buf = bytearray(1000)
+    received = bytearray()
+    while len(received) < sent * 100:
+        n = p.ble.l2cap_recvinto(pconn, pcid, buf)
+        received += buf[:n]
+        if not n:
+            time.sleep(0.002)
+    assert c.wait(IRQ_L2CAP_SEND_READY) == (conn, ccid, 0)
+    assert received == b"".join(bytes([i % 251]) * 100 for i in range(sent))
+    assert c.ble.l2cap_send(conn, ccid, b"more") is True
+
+
+def test_refusal_and_default_accept(pair):
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, 450)
+    p.accept_answer = 1
+    c.ble.l2cap_connect(conn, PSM, 450)
+    assert c.wait(IRQ_L2CAP_DISCONNECT)[2:] == (PSM, 6)  # NimBLE: no resources
+    assert p.wait(IRQ_L2CAP_ACCEPT)[2:] == (PSM, 450, 450)
+    p.accept_answer = 24  # BLE_HS_EAUTHOR: refused for insufficient authorization
+    c.ble.l2cap_connect(conn, PSM, 450)
+    assert c.wait(IRQ_L2CAP_DISCONNECT)[2:] == (PSM, 24)
+    c.ble.l2cap_connect(conn, PSM + 1, 450)  # nobody listens there
+    assert c.wait(IRQ_L2CAP_DISCONNECT)[2:] == (PSM + 1, 8)
+    assert IRQ_L2CAP_CONNECT not in p.codes()
+    p.ble.irq(None)  # no handler: accepted
+    c.ble.l2cap_connect(conn, PSM, 450)
+    c.wait(IRQ_L2CAP_CONNECT)
+
+
+def test_accept_handler_too_slow_is_a_refusal(pair, monkeypatch):
+    from bleboard.port import l2cap as port_l2cap
+
+    monkeypatch.setattr(port_l2cap, "ACCEPT_TIMEOUT", 0.05)
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, 450)
+
+    def slow(event, data):
+        if event == IRQ_L2CAP_ACCEPT:
+            time.sleep(1.0)  # far beyond the timeout
+            return 0
+
+    p.ble.irq(slow)
+    c.ble.l2cap_connect(conn, PSM, 450)
+    assert c.wait(IRQ_L2CAP_DISCONNECT)[2:] == (PSM, 6)
+    # The late answer is ignored, and the listener can take the next channel.
+    p.ble.irq(p.irq)
+    c.ble.l2cap_connect(conn, PSM, 450)
+    c.wait(IRQ_L2CAP_CONNECT)
+    p.wait(IRQ_L2CAP_CONNECT)
+
+
+def test_link_loss_mid_transfer_ends_the_channel_first(pair):
+    p, c, conn, pconn = pair
+    ccid, pcid = open_channel(pair, mtu=200, peer_mtu=200)
+    while c.ble.l2cap_send(conn, ccid, bytes(200)):
+        pass  # stalled now: nobody reads on the other side
+    p.ble.gap_disconnect(pconn)
+    until(lambda: IRQ_PERIPHERAL_DISCONNECT in c.codes() and IRQ_CENTRAL_DISCONNECT in p.codes())
+    for board, cid, last in ((c, ccid, IRQ_PERIPHERAL_DISCONNECT), (p, pcid, IRQ_CENTRAL_DISCONNECT)):
+        tail = [(e, d) for e, d in board.events if e not in (IRQ_L2CAP_RECV, IRQ_L2CAP_ACCEPT)]
+        assert [e for e, _ in tail] == [IRQ_L2CAP_DISCONNECT, last]
+        assert tail[0][1][1:] == (cid, PSM, 0)
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_send(conn, ccid, b"x")
+    oserr(e, errno.ENOTCONN)
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_recvinto(conn, ccid, None)
+    oserr(e, errno.EINVAL)
+
+
+def test_disconnect_event_order_and_status(pair):
+    p, c, conn, pconn = pair
+    ccid, pcid = open_channel(pair)
+    seen = []
+    c.ble.irq(lambda e, d: seen.append((e, tuple(d))))
+    p.ble.gap_disconnect(pconn)
+    until(lambda: any(e == IRQ_PERIPHERAL_DISCONNECT for e, _ in seen))
+    assert [e for e, _ in seen] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
+    assert seen[0][1] == (conn, ccid, PSM, 0)
+
+
+def test_connect_cut_short_by_link_loss_reports_a_failure(pair):
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, 450)
+    seen = []
+    c.ble.irq(lambda e, d: seen.append((e, tuple(d))))
+    # The request leaves, then the link goes down before the listener's handler can answer.
+    c.ble.l2cap_connect(conn, PSM, 450)
+    c.ble.gap_disconnect(conn)
+    until(lambda: any(e == IRQ_PERIPHERAL_DISCONNECT for e, _ in seen))
+    assert [e for e, _ in seen] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
+    assert seen[0][1][2:] == (PSM, 7)  # BLE_HS_ENOTCONN
+
+
+def test_restart_forgets_the_channel(pair):
+    p, c, conn, pconn = pair
+    open_channel(pair)
+    p.ble.active(False)
+    c.wait(IRQ_L2CAP_DISCONNECT)
+    c.wait(IRQ_PERIPHERAL_DISCONNECT)
+    assert IRQ_L2CAP_DISCONNECT not in p.codes()  # stopping the radio raises nothing
+    p.ble.active(True)
+    p.ble.l2cap_listen(PSM, 450)  # listening again is allowed after a restart
+    c.ble.l2cap_listen(PSM, 450)  # the connector's channel is free as well
