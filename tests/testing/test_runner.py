@@ -161,8 +161,8 @@ def test_trace_output(data):
 @pytest.mark.parametrize(
     "text, error",
     [
-        ("port:/dev/ttyACM0", "not supported yet"),
-        ("a0", "not supported yet"),
+        ("port:", "no device after"),
+        ("a0,VAR=1", "no environment"),
         ("unknown", "unknown kind"),
         ("exec:", "unknown kind"),
         ("cpython,NOEQUALS", "not VAR=VAL"),

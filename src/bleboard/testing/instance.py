@@ -5,8 +5,7 @@ a file descriptor to wait on, complete output lines, a way to send it a line,
 and a way to make sure it is gone. Child processes run in their own session so
 that ending one also ends anything it started, and so that Ctrl-C reaches only
 the runner, which then ends them itself.
-A real board (raw REPL over a serial port) fits the same shape: its serial fd is
-selectable; it is not implemented yet.
+A real board (raw REPL over a serial port) fits the same shape: board_instance.py.
 """
 
 import collections
@@ -27,7 +26,7 @@ NOISE = (
     " ets_task(",
 )
 
-KINDS = ("virtual", "cpython", "exec:CMD")
+KINDS = ("virtual", "cpython", "exec:CMD", "port:DEV", "a0", "u0", "c0", "/dev/...")
 
 
 class InstanceError(Exception):
@@ -264,12 +263,17 @@ class InstanceSpec:
     `exec:CMD` CMD as one argv element (use a wrapper script for options)
     Any of them may end in `,VAR=VAL,...`: the child's environment is then exactly
     those variables (a virtual board also gets BLEBOARD_AIR, or it has no radio).
+    `port:DEV`, `a0`..`a9` (/dev/ttyACM*), `u0`.. (/dev/ttyUSB*), `c0`.. (COM*), `/dev/...`
+    a board on that serial port, driven through its raw REPL (no environment items).
     """
 
     def __init__(self, text):
         self.text = text
         head, _, tail = text.partition(",")
         self.env = None
+        from bleboard.testing import board_instance  # it builds on Instance, defined above
+
+        self.device = board_instance.board_device(head)
         if tail:
             self.env = {}
             for item in tail.split(","):
@@ -289,8 +293,12 @@ class InstanceSpec:
             self.kind = "exec"
             self.argv = [head[5:]]
             self.name = os.path.basename(head[5:])
-        elif head.startswith("port:") or head in ("a0", "u0", "c0") or head.startswith("/dev/"):
-            raise InstanceError("instance %r: real boards are not supported yet (kinds: %s)" % (text, ", ".join(KINDS)))
+        elif self.device is not None:
+            if tail:
+                raise InstanceError("instance %r: a board has no environment to set (drop ',%s')" % (text, tail))
+            self.kind = "board"
+            self.argv = None
+            self.name = os.path.basename(self.device)
         else:
             raise InstanceError("instance %r: unknown kind (kinds: %s)" % (text, ", ".join(KINDS)))
 
@@ -300,6 +308,10 @@ class InstanceSpec:
 
     def make(self, radio_addr=None):
         """Return a new, unstarted Instance; `radio_addr` is the private radio, if any."""
+        if self.kind == "board":
+            from bleboard.testing.board_instance import BoardInstance
+
+            return BoardInstance(self.device, self.name)  # a board has its own radio
         if self.env is not None:
             env = dict(self.env)
             if self.kind == "virtual" and radio_addr:
