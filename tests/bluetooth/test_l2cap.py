@@ -333,3 +333,73 @@ def test_restart_forgets_the_channel(pair):
     p.ble.active(True)
     p.ble.l2cap_listen(PSM, 450)  # listening again is allowed after a restart
     c.ble.l2cap_listen(PSM, 450)  # the connector's channel is free as well
+
+
+def test_standard_peer_cutting_sdus_into_small_pdus(boards, radio):
+    """A plain Bumble peer (not MicroPython-like) that cuts its SDUs into 23-byte PDUs: every
+    SDU still arrives whole and in order, though our credit window counts whole SDUs."""
+    from bumble import l2cap
+    from bumble.device import Device
+    from bumble.hci import Address
+
+    from bleboard.port import loop
+
+    (ble,) = boards(1)
+    p = Board(ble)
+    p.ble.l2cap_listen(PSM, 450)
+    p.ble.gap_advertise(20000)
+    addr_type, addr = p.ble.config("mac")
+    rl = loop.get()
+    got_back = bytearray()
+    payload = bytes((i * 13) & 0xFF for i in range(450 * 40))
+
+    async def start_peer():
+        transport = radio.attach()
+        device = Device.with_hci("raw", Address.generate_static_address(), transport.source, transport.sink)
+        await device.power_on()
+        connection = await device.connect(Address(bytes(reversed(addr)), addr_type))
+        channel = await device.create_l2cap_channel(
+            connection, l2cap.LeCreditBasedChannelSpec(psm=PSM, mtu=450, mps=23, max_credits=8))
+        channel.sink = got_back.extend
+        channel.peer_mps = 23  # PDUs may be smaller than the receiver's MPS; this peer's are
+        for i in range(13):
+            channel.write(b"%c" % (65 + i))
+        return device, connection, channel
+
+    async def send_big():
+        for i in range(0, len(payload), 450):
+            channel.write(payload[i:i + 450])
+
+    device, connection, channel = rl.run(start_peer())
+    pconn, pcid = p.wait(IRQ_L2CAP_CONNECT)[:2]
+    buf = bytearray(300)
+    received = bytearray()
+    # 13 one-PDU SDUs, each drained: the peer keeps 19 of our 32 credits (more than half, so
+    # no top-up yet), fewer than the 20 PDUs its next 450-byte SDU needs.
+    while len(received) < 13:
+        p.wait(IRQ_L2CAP_RECV)
+        received += buf[:p.ble.l2cap_recvinto(pconn, pcid, buf)]
+    assert received == b"ABCDEFGHIJKLM"
+    received = bytearray()
+    rl.run(send_big())
+    while len(received) < len(payload):
+        p.wait(IRQ_L2CAP_RECV)
+        while True:
+            n = p.ble.l2cap_recvinto(pconn, pcid, buf)
+            if not n:
+                break
+            received += buf[:n]
+    assert received == payload
+    # Our sends reach it too.
+    for i in range(0, 4500, 450):
+        if not p.ble.l2cap_send(pconn, pcid, payload[i:i + 450]):
+            p.wait(IRQ_L2CAP_SEND_READY)
+    until(lambda: len(got_back) == 4500)
+    assert bytes(got_back) == payload[:4500]
+
+    async def stop_peer():
+        await connection.disconnect()
+        await device.host.reset()
+
+    rl.run(stop_peer())
+    p.wait(IRQ_L2CAP_DISCONNECT)

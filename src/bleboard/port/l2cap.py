@@ -356,6 +356,14 @@ class L2cap:
             self._on_credits(chan, count)
 
         bc.on_credits = credits_arrived
+        on_pdu = bc.on_pdu
+
+        def pdu_arrived(pdu):
+            on_pdu(pdu)
+            if bc.peer_credits == 0 and bc.in_sdu is not None and chan.state == "open":
+                self._finish_sdu(chan, bc)
+
+        bc.on_pdu = pdu_arrived
         bc.on(bc.EVENT_CLOSE, lambda: self._closed(chan, 0, True))
 
     def _opened(self, chan, bc):
@@ -417,6 +425,17 @@ class L2cap:
             bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
                 identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=count))
             bc.peer_credits += count
+
+    def _finish_sdu(self, chan, bc):
+        """The peer ran out of credits in the middle of an SDU (it cuts SDUs into PDUs
+        smaller than our MPS): without more it could never finish it, and the application
+        could never drain. Give what the rest of this SDU needs at the smallest PDU size."""
+        missing = 1
+        if len(bc.in_sdu) >= 2:
+            missing = max(1, -(-(bc.in_sdu_length + 2 - len(bc.in_sdu)) // l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS))
+        bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
+            identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=missing))
+        bc.peer_credits += missing
 
     def _on_credits(self, chan, count):
         with self.lock:
