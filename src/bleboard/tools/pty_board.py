@@ -52,6 +52,8 @@ class Board:
         env["open"] = self.fs.open
         env["__import__"] = self._import
         env["help"] = _help
+        if hasattr(sys.stdin, "input"):
+            env["input"] = sys.stdin.input
         main.__builtins__ = env
         sys.modules["__main__"] = main
         self.globals = main.__dict__
@@ -95,6 +97,8 @@ def serve(fs_root, announce=None, fds=None):
     logging.basicConfig(stream=sys.__stderr__, level=logging.WARNING, format="bleboard board: %(message)s")
     precedence.install(fs_root)
     sys.path.insert(1, os.path.join(fs_root, "lib"))  # '' and '/lib', as on a board
+    if "" not in sys.path:
+        sys.path.insert(0, "")  # the board's filesystem root is the working directory
     compat.install()
     scheduler.default()  # on the main thread: irq handlers run between the REPL's bytecodes
     os.chdir(fs_root)

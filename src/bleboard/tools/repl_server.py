@@ -148,22 +148,35 @@ class ConsoleIn:
             out.append(c)
         return out.decode("utf-8", "replace")
 
-    def readline(self, limit=-1):
+    def readline(self, limit=-1, echo=False):
+        """A line as a board's sys.stdin gives it: silent; input() asks for the echo."""
         line = bytearray()
         while True:
             c = self.console.getc()
             if c in (0x0D, 0x0A):
-                self.console.write(b"\r\n")
+                if echo:
+                    self.console.write(b"\r\n")
                 return line.decode("utf-8", "replace") + "\n"
             if c in (0x08, 0x7F):
                 if line:
                     line.pop()
-                    self.console.write(b"\x08 \x08")
+                    if echo:
+                        self.console.write(b"\x08 \x08")
                 continue
             if c == CTRL_D and not line:
                 return ""
             line.append(c)
-            self.console.write(bytes([c]))
+            if echo:
+                self.console.write(bytes([c]))
+
+    def input(self, prompt=""):
+        """builtins.input on the board: the line editor echoes what is typed."""
+        if prompt:
+            self.console.write(str(prompt).encode())
+        line = self.readline(echo=True)
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
 
     def isatty(self):
         return True
