@@ -43,9 +43,6 @@ class Device:
     def __eq__(self, other):
         return isinstance(other, Device) and self.addr_type == other.addr_type and self.addr == other.addr
 
-    def __ne__(self, other):
-        return not self == other
-
     def __hash__(self):
         return hash((self.addr_type, self.addr))
 

@@ -71,7 +71,7 @@ def _payloads(adv_data, resp_data, limited_disc, br_edr, name, services, appeara
         elif resp_data is None and len(resp) + len(f) <= _ADV_MAX:
             resp += f
         else:
-            raise ValueError("advertising data too long: field %r does not fit in 2 x 31 bytes" % (f,))
+            raise ValueError("advertising data too long: %r does not fit" % (f,))
     return adv, resp if resp_data is None else resp_data
 
 

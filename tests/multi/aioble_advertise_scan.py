@@ -19,6 +19,11 @@ async def find(active, want=None, duration_ms=TIMEOUT_MS):
                 return r
 
 
+async def cancel_later(scanner):
+    await asyncio.sleep(0.3)
+    scanner.cancel()
+
+
 async def peripheral():
     multitest.globals(PERIPHERAL=aioble.config("mac"))
     multitest.next()
@@ -70,11 +75,10 @@ async def central():
     multitest.wait("stopped")
     print("seen after timeout", await find(False, lambda r: r.name() == "nobody", 1000) is not None)
     # An indefinite scan ends when cancelled.
-    n = 0
     async with aioble.scan(0) as scanner:
-        asyncio.get_event_loop().call_later(0.3, scanner.cancel)
+        asyncio.create_task(cancel_later(scanner))
         async for r in scanner:
-            n += 1
+            pass
     print("cancelled scan ended")
 
 
