@@ -49,8 +49,12 @@ async def peripheral():
         await ch.recvinto(buf, TIMEOUT_MS)  # the central closes the channel
     except aioble.L2CAPDisconnectedError:
         print("recvinto ended by channel close")
-    await conn.disconnected(TIMEOUT_MS)
-    print("disconnected")
+    # A second channel: take a little of a long send, then hang up the whole link.
+    ch = await conn.l2cap_accept(PSM, MTU, timeout_ms=TIMEOUT_MS)
+    print("accepted again")
+    n = await ch.recvinto(buf, TIMEOUT_MS)
+    await conn.disconnect()
+    print("disconnected mid-transfer", n > 0)
 
 
 async def central():
@@ -70,7 +74,12 @@ async def central():
         n = await ch.recvinto(buf, TIMEOUT_MS)
         print("answer", bytes(buf[:n]) == b"sum %d" % checksum(data))
     print("channel closed")
-    await conn.disconnect()
+    ch = await conn.l2cap_connect(PSM, MTU, timeout_ms=TIMEOUT_MS)
+    try:
+        await ch.send(bytes(200000), TIMEOUT_MS)  # the peripheral hangs up during this
+    except aioble.L2CAPDisconnectedError:
+        print("send ended by disconnect")
+    await conn.disconnected(TIMEOUT_MS)
     print("disconnected")
 
 
