@@ -146,6 +146,11 @@ class DeviceConnection:
         await wait(self, lambda: self._check() or self.mtu, timeout_ms)
         return self.mtu
 
+    async def mtu_exchanged(self, timeout_ms=None):
+        """Wait until an MTU exchange (started by either side) has completed."""
+        await wait(self, lambda: self._check() or self.mtu, timeout_ms)
+        return self.mtu
+
     def service(self, uuid, timeout_ms=2000):
         from .client import _service
 

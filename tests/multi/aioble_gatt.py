@@ -36,7 +36,7 @@ async def peripheral():
     for i in range(3):
         who, data = await capture.written(TIMEOUT_MS)
         print("captured", who is conn, data)
-    print("mtu", conn.mtu)
+    print("mtu", await conn.mtu_exchanged(TIMEOUT_MS))
     await conn.disconnected(TIMEOUT_MS)
     print("disconnected", conn.is_connected())
 
