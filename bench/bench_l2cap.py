@@ -4,12 +4,14 @@ Both sides use an in-process LocalRadio in fast mode (no per-event latency) and 
 channel MTU and MPS, so what is measured is the cost of the stacks: ours adds the
 main-thread hand-over of every send and receive and MicroPython's flow control (the
 receiver gives credits back only once the application has drained its data); raw Bumble
-writes from its own loop and tops credits up by itself. Prints each figure and the ratio
-ours/raw (target >= 0.85x, issue 3). Never fails.
+writes from its own loop and tops credits up by itself. The best of a few interleaved runs
+is kept, as the machine may be busy. Prints each figure and the ratio ours/raw (target
+>= 0.85x, issue 3). Never fails. `python bench/bench_l2cap.py [ROUNDS]`.
 """
 
 import asyncio
 import sys
+import threading
 import time
 
 import bluetooth
@@ -20,7 +22,8 @@ from bumble.hci import Address
 from bleboard.port.l2cap import mps_for
 from bleboard.radio.local import LocalRadio
 
-TOTAL = 2_000_000
+TOTAL = 1_000_000
+ROUNDS = 3
 PSM = 0x80
 SIZES = (450, 2048, 8192)
 
@@ -83,6 +86,7 @@ class Board:
         self.buf = bytearray(65536)
         self.sending = None  # (conn, cid, chunk) while a transfer runs
         self.sent = 0
+        self.done = threading.Event()
         self.ble.irq(self.irq)
 
     def irq(self, event, data):
@@ -93,6 +97,8 @@ class Board:
                 self.received += n
                 if n < len(self.buf):
                     break
+            if self.received >= TOTAL:
+                self.done.set()
         elif event == IRQ_L2CAP_SEND_READY:
             self.pump()
         else:
@@ -131,9 +137,7 @@ def ours_bench(mtu):
     central.sending = (conn, cid, bytes(mtu))
     t0 = time.perf_counter()
     central.pump()
-    deadline = time.monotonic() + 120
-    while periph.received < TOTAL and time.monotonic() < deadline:
-        time.sleep(0.0002)
+    periph.done.wait(120)  # irq handlers run during the wait (the signal interrupts it)
     elapsed = time.perf_counter() - t0
     result = periph.received / elapsed / 1000
     central.ble.gap_disconnect(conn)
@@ -143,12 +147,17 @@ def ours_bench(mtu):
 
 
 def main():
-    print("L2CAP bulk: bluetooth vs raw Bumble (fast virtual link, in-process, %d bytes)" % TOTAL)
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
+    print("L2CAP bulk: bluetooth vs raw Bumble (fast virtual link, in-process, %d KB per run,"
+          " best of %d interleaved runs)" % (TOTAL // 1000, rounds))
     print("%-24s %12s %12s %8s %s" % ("measure", "raw", "bluetooth", "ratio", "target"))
     for mtu in SIZES:
-        raw = asyncio.run(raw_bench(mtu))
-        ours = ours_bench(mtu)
-        print("%-24s %12.1f %12.1f %7.2fx %s" % ("MTU %d (KB/s)" % mtu, raw, ours, ours / raw, ">= 0.85x"))
+        raw, ours = [], []
+        for _ in range(rounds):  # interleaved, so a busy moment of the machine hits both
+            raw.append(asyncio.run(raw_bench(mtu)))
+            ours.append(ours_bench(mtu))
+        print("%-24s %12.1f %12.1f %7.2fx %s" % (
+            "MTU %d (KB/s)" % mtu, max(raw), max(ours), max(ours) / max(raw), ">= 0.85x"))
         sys.stdout.flush()
 
 
