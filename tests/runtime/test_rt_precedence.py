@@ -48,10 +48,14 @@ def _fake_site(tmp_path):
 
 def _site_launcher(site_dir):
     """Start-up code for `python -S`: the fake site dir first, then the real ones (with our .pth)."""
+    # The site dirs of *this* interpreter: under -S inside a virtual environment,
+    # site.getsitepackages() would name the base interpreter's instead.
+    import site
+
     return (
         "import site, sys\n"
-        "for d in [%r] + site.getsitepackages():\n"
-        "    site.addsitedir(d)\n" % str(site_dir)
+        "for d in [%r] + %r:\n"
+        "    site.addsitedir(d)\n" % (str(site_dir), site.getsitepackages())
     )
 
 
