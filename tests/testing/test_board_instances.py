@@ -208,3 +208,48 @@ def test_cli_mixes_a_board_and_a_virtual_instance(radio, boards):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ble_gap_connect_disconnect.py on %s|virtual: pass" % os.path.basename(one) in proc.stdout
     assert "1 tests passed" in proc.stdout
+
+
+class Replug(io.StringIO):
+    """The runner's live trace; when the board announces its reboot, unplug it and plug in another.
+
+    The unplugging is the first board's process dying (its pty goes away); the port's
+    name is a symlink that is then pointed at the second board, as a USB board comes
+    back under the same name.
+    """
+
+    def __init__(self, proc, link, second):
+        super().__init__()
+        self.proc, self.link, self.second = proc, link, second
+
+    def write(self, text):
+        if "WAIT_FOR_REBOOT" in text and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+            staged = self.link.with_name("staged")
+            staged.symlink_to(self.second)
+            os.replace(staged, self.link)
+        return super().write(text)
+
+
+def test_reboot_onto_a_port_that_comes_back(radio, tmp_path):
+    env = {"BLEBOARD_AIR": radio}
+    with pty_board.running_board(env=env) as (first, proc), pty_board.running_board(env=env) as (second, _):
+        link = tmp_path / "ttyBOARD"
+        link.symlink_to(first)
+        path = write_test(tmp_path, "replug.py", """\
+            def instance0():
+                multitest.next()
+                print("before reset")
+                multitest.expect_reboot("instance0_resume", 0)
+                multitest.wait("the reset")  # a board would reset here
+
+
+            def instance0_resume():
+                print("resumed")
+            """, "--- instance0 ---\nbefore reset\nWAIT_FOR_REBOOT instance0_resume 0\nresumed\n")
+        out = Replug(proc, link, second)
+        with Runner(radio=radio, out=out, trace=True) as runner:
+            results = run_tests(runner, [path], specs("port:%s" % link))
+    assert proc.returncode is not None and os.readlink(link) == second
+    assert results[0].verdict == "pass", out.getvalue()

@@ -158,7 +158,10 @@ class BoardInstance(Instance):
         except BoardError as exc:
             if not self._stop.is_set():
                 self._emit(ERROR_PREFIX + "%s: %s\r\n" % (self.device, exc))
-        except Exception as exc:  # pyserial and mpremote raise many kinds; all mean the same here
+        except OSError as exc:  # pyserial's SerialException is one too
+            if not self._stop.is_set():
+                self._emit(ERROR_PREFIX + "%s: the port failed (%s)\r\n" % (self.device, exc))
+        except Exception as exc:  # mpremote's TransportError and kin: the board did not follow the protocol
             if not self._stop.is_set():
                 self._emit(ERROR_PREFIX + "%s: %s: %s\r\n" % (self.device, type(exc).__name__, exc))
         finally:

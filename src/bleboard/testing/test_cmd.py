@@ -1,7 +1,9 @@
-"""`bleboard test`: run multitest files (FILE.py with FILE.py.exp) on virtual boards or interpreters.
+"""`bleboard test`: run multitest files (FILE.py with FILE.py.exp) on virtual boards, interpreters or boards.
 
 The command line follows MicroPython's multitest runner, with `-i` naming
 instance kinds (`-t` is accepted too) and options for the private radio.
+Boards on serial ports (`port:DEV`, a0, u0, c0) are driven through their raw
+REPL and mix with the other kinds.
 """
 
 import os
@@ -13,7 +15,7 @@ from bleboard.testing.multitest import TIMEOUT, Runner, run_tests, summary, writ
 from bleboard.testing.radio import RadioError, latency_arg
 from bleboard.testing.script import count_instances
 
-HELP = "Run multitests (FILE.py + FILE.py.exp) on virtual boards or other interpreters."
+HELP = "Run multitests (FILE.py + FILE.py.exp) on virtual boards, other interpreters or boards on serial ports."
 
 
 def configure(parser):
@@ -27,7 +29,7 @@ def configure(parser):
         default=[],
         metavar="KIND",
         help="kind of instance 0, 1, ... in order (repeat): %s, each optionally followed by ,VAR=VAL,... "
-        "(the child's whole environment); missing ones are 'virtual'" % ", ".join(KINDS),
+        "(the child's whole environment; not for boards); missing ones are 'virtual'" % ", ".join(KINDS),
     )
     parser.add_argument(
         "-p", "--permutations", type=int, default=1, metavar="N", help="run on up to N orderings of the instances"
@@ -35,7 +37,11 @@ def configure(parser):
     parser.add_argument("-s", "--show-output", action="store_true", help="print each test's output")
     parser.add_argument("-c", "--trace-output", action="store_true", help="print every line live, with a timestamp")
     parser.add_argument("-r", "--result-dir", metavar="DIR", help="write DIR/_results.json (not written otherwise)")
-    parser.add_argument("--radio", metavar="ADDR", help="use this radio (BLEBOARD_AIR form) instead of a private one")
+    parser.add_argument(
+        "--radio",
+        metavar="ADDR",
+        help="use this radio (BLEBOARD_AIR form) instead of a private one (the one pty virtual boards are on)",
+    )
     parser.add_argument(
         "--latency",
         type=latency_arg,
