@@ -4,6 +4,9 @@ Kept apart from _ble.py: MicroPython builds without L2CAP have none of these met
 tests gate on `hasattr(bluetooth.BLE, "l2cap_connect")`.
 
 As on NimBLE there is one channel per radio in total, and listening occupies it for good.
+The extension `l2cap_max_channels(n)` (not in MicroPython) allows up to n channels at once,
+on one connection or several; listening then takes none of them and several PSMs may be
+listened on; a connect beyond n raises OSError(ENOMEM).
 Choices where MicroPython leaves the behaviour open (spec §8.10 and issue 3):
 * every method raises OSError(ENODEV) while the radio is inactive;
 * PSM 0 is not a valid LE PSM: OSError(EINVAL);
@@ -20,6 +23,7 @@ from ._errors import EINVAL, oserror
 
 MIN_MTU = 32
 MAX_MTU = 65535
+MAX_CHANNELS = 16
 
 
 def _positional_only(name, count):
@@ -91,3 +95,17 @@ class L2capMethods:
         port = self._active_port()
         conn, chan = _args.u16(conn_handle, "conn_handle"), _args.u16(cid, "cid")
         return port.l2cap.recvinto(conn, chan, None if buf is None else _writable(buf))
+
+    @_api
+    def l2cap_max_channels(self, *args):
+        """Extension: how many L2CAP channels may be open at once (MicroPython: 1)."""
+        if args and not isinstance(args[0], int):
+            raise TypeError("can't convert %s to int (count)" % type(args[0]).__name__)
+        _positional("l2cap_max_channels", args, 0, 1)
+        port = self._active_port()
+        if not args:
+            return port.l2cap.max_channels
+        if not 1 <= args[0] <= MAX_CHANNELS:
+            raise ValueError("count must be 1-%d" % MAX_CHANNELS)
+        port.l2cap.set_max_channels(int(args[0]))
+        return None

@@ -310,17 +310,43 @@ def test_disconnect_event_order_and_status(pair):
     assert seen[0][1] == (conn, ccid, PSM, 0)
 
 
-def test_connect_cut_short_by_link_loss_reports_a_failure(pair):
-    p, c, conn, pconn = pair
-    p.ble.l2cap_listen(PSM, 450)
-    seen = []
-    c.ble.irq(lambda e, d: seen.append((e, tuple(d))))
-    # The request leaves, then the link goes down before the listener's handler can answer.
+def test_connect_cut_short_by_link_loss_reports_a_failure(boards, radio):
+    """A peer that never answers the request, then drops the link: DISCONNECT with
+    BLE_HS_ENOTCONN, before the connection's own disconnect event."""
+    from bumble.device import Device
+    from bumble.hci import Address
+
+    from bleboard.port import loop
+
+    (ble,) = boards(1)
+    c = Board(ble)
+    rl = loop.get()
+    requests = []
+
+    async def start_peer():
+        transport = radio.attach()
+        device = Device.with_hci("silent", Address.generate_static_address(), transport.source, transport.sink)
+        await device.power_on()
+        device.l2cap_channel_manager.on_l2cap_le_credit_based_connection_request = (
+            lambda connection, cid, frame: requests.append(connection))
+        await device.start_advertising()
+        return device
+
+    device = rl.run(start_peer())
+    c.ble.gap_connect(1, bytes(reversed(bytes(device.random_address))))
+    conn = c.wait(IRQ_PERIPHERAL_CONNECT)[0]
     c.ble.l2cap_connect(conn, PSM, 450)
-    c.ble.gap_disconnect(conn)
-    until(lambda: any(e == IRQ_PERIPHERAL_DISCONNECT for e, _ in seen))
-    assert [e for e, _ in seen] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
-    assert seen[0][1][2:] == (PSM, 7)  # BLE_HS_ENOTCONN
+    until(lambda: requests)
+
+    async def drop():
+        await requests[0].disconnect()
+
+    rl.run(drop())
+    until(lambda: IRQ_PERIPHERAL_DISCONNECT in c.codes())
+    assert [e for e, _ in c.events] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
+    assert c.events[0][1][2:] == (PSM, 7)  # BLE_HS_ENOTCONN
+    assert 0x40 <= c.events[0][1][1] <= 0x7F  # the CID our side had given the attempt
+    rl.run(device.host.reset())
 
 
 def test_restart_forgets_the_channel(pair):
@@ -403,3 +429,55 @@ def test_standard_peer_cutting_sdus_into_small_pdus(boards, radio):
 
     rl.run(stop_peer())
     p.wait(IRQ_L2CAP_DISCONNECT)
+
+
+def test_extension_several_channels_on_one_connection(pair):
+    p, c, conn, pconn = pair
+    assert c.ble.l2cap_max_channels() == 1  # MicroPython's limit by default
+    with pytest.raises(ValueError):
+        c.ble.l2cap_max_channels(0)
+    with pytest.raises(TypeError):
+        c.ble.l2cap_max_channels("2")
+    p.ble.l2cap_max_channels(3)
+    c.ble.l2cap_max_channels(2)
+    p.ble.l2cap_listen(PSM, 450)
+    p.ble.l2cap_listen(PSM + 1, 200)  # several PSMs; listening takes no channel
+    with pytest.raises(OSError) as e:
+        p.ble.l2cap_listen(PSM, 450)
+    oserr(e, errno.EALREADY)
+    c.ble.l2cap_connect(conn, PSM, 450)
+    c.ble.l2cap_connect(conn, PSM + 1, 100)  # both at once: the ACCEPTs are pending together
+    with pytest.raises(OSError) as e:
+        c.ble.l2cap_connect(conn, PSM, 450)
+    oserr(e, errno.ENOMEM)
+    until(lambda: c.codes().count(IRQ_L2CAP_CONNECT) == 2 and p.codes().count(IRQ_L2CAP_CONNECT) == 2)
+    accepts = {d[2]: d for e, d in p.events if e == IRQ_L2CAP_ACCEPT}
+    pconnects = {d[2]: d for e, d in p.events if e == IRQ_L2CAP_CONNECT}
+    cconnects = {d[2]: d for e, d in c.events if e == IRQ_L2CAP_CONNECT}
+    assert accepts == pconnects  # each ACCEPT showed the CID the channel got
+    assert pconnects[PSM][3:] == (450, 450) and pconnects[PSM + 1][3:] == (200, 100)
+    assert cconnects[PSM][3:] == (450, 450) and cconnects[PSM + 1][3:] == (100, 200)
+    ccid = {psm: d[1] for psm, d in cconnects.items()}
+    pcid = {psm: d[1] for psm, d in pconnects.items()}
+    assert len(set(ccid.values())) == 2 and len(set(pcid.values())) == 2
+    p.events.clear()
+    c.ble.l2cap_send(conn, ccid[PSM], b"to 22")
+    c.ble.l2cap_send(conn, ccid[PSM + 1], b"to 23")
+    until(lambda: p.codes().count(IRQ_L2CAP_RECV) == 2)
+    buf = bytearray(16)
+    for psm in (PSM, PSM + 1):
+        n = p.ble.l2cap_recvinto(pconn, pcid[psm], buf)
+        assert bytes(buf[:n]) == b"to %d" % psm
+    # Closing one leaves the other working; then the link drops with one still open.
+    c.ble.l2cap_disconnect(conn, ccid[PSM])
+    assert c.wait(IRQ_L2CAP_DISCONNECT)[1:] == (ccid[PSM], PSM, 0)
+    assert p.wait(IRQ_L2CAP_DISCONNECT)[1:] == (pcid[PSM], PSM, 0)
+    p.ble.l2cap_send(pconn, pcid[PSM + 1], b"still here")
+    c.wait(IRQ_L2CAP_RECV)
+    n = c.ble.l2cap_recvinto(conn, ccid[PSM + 1], buf)
+    assert bytes(buf[:n]) == b"still here"
+    c.events.clear()
+    p.ble.gap_disconnect(pconn)
+    until(lambda: IRQ_PERIPHERAL_DISCONNECT in c.codes())
+    assert [e for e, _ in c.events] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
+    assert c.events[0][1][1:] == (ccid[PSM + 1], PSM + 1, 0)

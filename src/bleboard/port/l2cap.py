@@ -1,7 +1,8 @@
 """L2CAP connection-oriented channels for the port (spec §3.13) over Bumble's LE CoC.
 
 The semantics are MicroPython's (NimBLE), not Bumble's:
-* one channel per board in total, and listening occupies it for good (EALREADY otherwise);
+* one channel per board in total, and listening occupies it for good (EALREADY otherwise;
+  the extension BLE.l2cap_max_channels(n) allows several);
 * an incoming channel waits for the application's _IRQ_L2CAP_ACCEPT answer; Bumble answers
   a request at once, so the manager's request handler is intercepted for our PSM;
 * received SDUs pile up until the application drains them with l2cap_recvinto, and only
@@ -22,7 +23,7 @@ import threading
 from bumble import l2cap
 
 from bluetooth import _events as ev
-from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOTCONN, PortError
+from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOMEM, ENOTCONN, PortError
 
 log = logging.getLogger("bleboard.port")
 
@@ -92,13 +93,12 @@ def credits_for(mtu):
 
 
 class Channel:
-    """MicroPython's one channel: connecting, accepting, open or closed."""
+    """One channel: accepting, opening (accepted), connecting, open or closed."""
 
     def __init__(self, link, psm, our_mtu, incoming):
         self.link = link
         self.psm = psm
         self.our_mtu = our_mtu
-        self.incoming = incoming
         self.state = "accepting" if incoming else "connecting"
         self.cid = 0  # our (source) CID
         self.peer_mtu = 0
@@ -110,7 +110,7 @@ class Channel:
         self.stalled = False
         self.hidden_later = False  # closed, but the application sees it until DISCONNECT
         self.timer = None
-        self.answer = None  # what to do once the application accepted or refused
+        self.answer = None  # the request waiting for the application's ACCEPT answer
 
 
 class L2cap:
@@ -119,14 +119,17 @@ class L2cap:
         self.lock = threading.Lock()
         self.device = None
         self.manager = None
-        self.listen_psm = None
-        self.listen_mtu = 0
-        self.server = None
-        self.channel = None  # the radio loop's view: the one slot (connecting, accepting, open)
-        # The application's view: the channel between the delivery of its CONNECT and of its
-        # DISCONNECT event, so a call never fails before the handler has heard why.
-        self.visible = None
-        self.last_closed = None  # (conn_handle, cid): l2cap_send there is ENOTCONN, not EINVAL
+        # MicroPython's limit is one channel in total, listening included. The extension
+        # BLE.l2cap_max_channels(n) raises it: then listening takes no channel, several PSMs
+        # may be listened on, and up to n channels may be open at once.
+        self.max_channels = 1
+        self.servers = {}  # psm -> (our mtu, Bumble server)
+        self.channels = []  # the radio loop's view: every channel not closed yet
+        # The application's view: (conn_handle, cid) -> channel, from the delivery of its
+        # CONNECT event to that of its DISCONNECT, so a call never fails before the
+        # handler has heard why.
+        self.visible = {}
+        self.closed = {}  # recently closed (conn_handle, cid): l2cap_send there is ENOTCONN
 
     # ---- hooks called by stack.py -------------------------------------------
     def attach(self, device):
@@ -143,54 +146,65 @@ class L2cap:
             lambda connection, cid, frame: self._on_response(connection, cid, frame, response))
 
     def on_link_closed(self, link, notify):
-        """The connection dropped: its channel is gone (events before the disconnect event)."""
-        chan = self.channel
-        if chan is None or chan.link is not link:
-            return
-        if chan.state == "open":
-            self._closed(chan, 0, notify)
-        elif chan.state == "connecting":
-            self._closed(chan, STATUS_ENOTCONN, notify)
-        else:
-            self._release(chan)
+        """The connection dropped: its channels are gone (events before the disconnect event)."""
+        for chan in [c for c in self.channels if c.link is link]:
+            if chan.state == "open":
+                self._closed(chan, 0, notify)
+            elif chan.state == "connecting":
+                self._closed(chan, STATUS_ENOTCONN, notify)
+            else:
+                self._release(chan)
 
     def reset(self):
         """active(False): forget every channel silently."""
-        chan = self.channel
-        if chan is not None:
+        for chan in self.channels:
             if chan.timer is not None:
                 chan.timer.cancel()
             chan.state = "closed"
         with self.lock:
-            self.channel = self.visible = None
-            self.listen_psm = None
-            self.last_closed = None
-        if self.server is not None:
+            self.channels = []
+            self.visible = {}
+            self.closed = {}
+            servers, self.servers = self.servers, {}
+        for _mtu, server in servers.values():
             try:
-                self.server.close()
+                server.close()
             except Exception:  # noqa: BLE001 - the device is going away anyway
                 pass
-        self.server = None
 
     # ---- called by the binding (main thread) ---------------------------------
+    def set_max_channels(self, count):
+        with self.lock:
+            self.max_channels = count
+
+    def _check_room(self, listen_psm=None):
+        """Under the lock: may one more channel (or a listener) be made?"""
+        if self.max_channels == 1:
+            if self.servers or self.channels:
+                raise PortError(EALREADY, "an L2CAP channel is already in use (listening or connected)")
+        elif listen_psm is not None:
+            if listen_psm in self.servers:
+                raise PortError(EALREADY, "already listening on PSM %d" % listen_psm)
+        elif len(self.channels) >= self.max_channels:
+            raise PortError(ENOMEM, "all %d L2CAP channels are in use" % self.max_channels)
+
     def listen(self, psm, mtu):
         with self.lock:
-            if self.listen_psm is not None or self.channel is not None:
-                raise PortError(EALREADY, "an L2CAP channel is already in use (listening or connected)")
-            self.listen_psm, self.listen_mtu = psm, mtu
+            self._check_room(listen_psm=psm)
+            self.servers[psm] = (mtu, None)
         try:
             self.port.rl.run(self._listen(psm, mtu))
         except BaseException:
             with self.lock:
-                self.listen_psm = None
+                self.servers.pop(psm, None)
             raise
 
     def connect(self, conn_handle, psm, mtu):
         with self.lock:
-            if self.listen_psm is not None or self.channel is not None:
-                raise PortError(EALREADY, "an L2CAP channel is already in use (listening or connected)")
+            self._check_room()
             link = self.port.link(conn_handle)
-            chan = self.channel = Channel(link, psm, mtu, incoming=False)
+            chan = Channel(link, psm, mtu, incoming=False)
+            self.channels.append(chan)
         self.port.rl.call_soon(self._start_connect, chan)
 
     def disconnect(self, conn_handle, cid):
@@ -229,48 +243,60 @@ class L2cap:
             n = min(len(buf), len(chan.rx))
             if not n:
                 return 0
-            buf[:n] = chan.rx[:n]
-            del chan.rx[:n]
+            if n == len(chan.rx):
+                buf[:n] = chan.rx
+                chan.rx = bytearray()
+            else:
+                buf[:n] = chan.rx[:n]
+                del chan.rx[:n]
             drained = not chan.rx
         if drained and self._wants_credits(chan):
             self.port.rl.call_soon(self._grant, chan)
         return n
 
     def _open_channel(self, conn_handle, cid, closed_errno=EINVAL):
-        chan = self.visible
-        if chan is not None and chan.link.handle == conn_handle and chan.cid == cid:
+        chan = self.visible.get((conn_handle, cid))
+        if chan is not None:
             return chan
-        if closed_errno != EINVAL and self.last_closed == (conn_handle, cid):
+        if closed_errno != EINVAL and (conn_handle, cid) in self.closed:
             raise PortError(closed_errno, "L2CAP channel %d is closed" % cid)
         raise PortError(EINVAL, "no L2CAP channel %d on connection %d" % (cid, conn_handle))
 
     # ---- radio loop: listening and accepting ----------------------------------
     async def _listen(self, psm, mtu):
         spec = l2cap.LeCreditBasedChannelSpec(psm=psm, mtu=mtu, mps=mps_for(mtu), max_credits=credits_for(mtu))
-        self.server = self.device.create_l2cap_server(spec, handler=self._on_incoming_open)
+        server = self.device.create_l2cap_server(spec, handler=self._on_incoming_open)
+        with self.lock:
+            self.servers[psm] = (mtu, server)
 
     def _on_request(self, connection, sig_cid, frame, original):
         link = self.port.links.get(connection.handle)
-        if self.listen_psm is None or frame.le_psm != self.listen_psm or link is None:
+        listening = self.servers.get(frame.le_psm)
+        if listening is None or link is None:
             original(connection, sig_cid, frame)  # Bumble refuses: PSM not supported
             return
         with self.lock:
-            busy = self.channel is not None
+            busy = len(self.channels) >= self.max_channels
             if not busy:
-                chan = self.channel = Channel(link, frame.le_psm, self.listen_mtu, incoming=True)
+                chan = Channel(link, frame.le_psm, listening[0], incoming=True)
+                self.channels.append(chan)
         if busy:
             self._refuse(connection, sig_cid, frame, Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE)
             return
         chan.peer_mtu = frame.mtu
-        chan.cid = self.manager.find_free_le_cid(self.manager.channels.get(connection.handle, {})) or 0
+        taken = list(self.manager.channels.get(connection.handle, {})) + self._reserved(chan)
+        chan.cid = self.manager.find_free_le_cid(taken) or 0
         chan.answer = (connection, sig_cid, frame, original)
-        loop = asyncio.get_running_loop()
-        chan.timer = loop.call_later(ACCEPT_TIMEOUT, self._answer, chan, STATUS_ENOMEM)
+        chan.timer = asyncio.get_running_loop().call_later(ACCEPT_TIMEOUT, self._answer, chan, STATUS_ENOMEM)
         rl = self.port.rl
         self.port.sink.post(
             ev.IRQ_L2CAP_ACCEPT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu), None,
             lambda result: rl.call_soon(self._answer, chan, ev.int_result(result)),
         )
+
+    def _reserved(self, chan):
+        """CIDs promised in ACCEPT events of other channels of that link, not allocated yet."""
+        return [c.cid for c in self.channels if c is not chan and c.state == "accepting" and c.link is chan.link]
 
     def _answer(self, chan, refusal):
         if chan.state != "accepting":
@@ -285,36 +311,53 @@ class L2cap:
             self._refuse(connection, sig_cid, frame, refusal_for(refusal))
             return
         chan.state = "opening"
-        original(connection, sig_cid, frame)  # Bumble allocates, answers, then _on_incoming_open
+        # Bumble takes the lowest free CID: hold the ones promised to others so that this
+        # channel gets the one its ACCEPT event showed.
+        table = self.manager.channels.setdefault(connection.handle, {})
+        held = [cid for cid in self._reserved(chan) if cid not in table]
+        for cid in held:
+            table[cid] = None
+        try:
+            original(connection, sig_cid, frame)  # Bumble allocates, answers, then _on_incoming_open
+        finally:
+            for cid in held:
+                if table.get(cid) is None:
+                    table.pop(cid, None)
         if chan.state == "opening":
             self._release(chan)  # Bumble refused it (e.g. the peer's CID is in use)
 
     def _refuse(self, connection, sig_cid, frame, result):
+        mtu = self.servers.get(frame.le_psm, (23, None))[0]
         self.manager.send_control_frame(connection, sig_cid, l2cap.L2CAP_LE_Credit_Based_Connection_Response(
-            identifier=frame.identifier, destination_cid=0, mtu=max(23, self.listen_mtu or 23),
-            mps=max(23, mps_for(self.listen_mtu or 23)), initial_credits=0, result=result))
+            identifier=frame.identifier, destination_cid=0, mtu=max(23, mtu), mps=mps_for(mtu),
+            initial_credits=0, result=result))
 
     def _on_incoming_open(self, bc):
-        chan = self.channel
-        if chan is None or chan.state != "opening" or chan.link.connection is not bc.connection:
-            return
-        self._prepare(chan, bc)
-        self._opened(chan, bc)
+        for chan in self.channels:
+            if chan.state == "opening" and chan.link.connection is bc.connection:
+                self._prepare(chan, bc)
+                self._opened(chan, bc)
+                return
 
     # ---- radio loop: connecting -----------------------------------------------
     def _start_connect(self, chan):
-        if chan.state != "connecting":
-            return
-        chan.cid = self.manager.find_free_le_cid(self.manager.channels.get(chan.link.handle, {})) or 0
-        asyncio.ensure_future(self._connect(chan))
+        if chan.state == "connecting":
+            asyncio.ensure_future(self._connect(chan))
 
     async def _connect(self, chan):
         mtu = chan.our_mtu
         spec = l2cap.LeCreditBasedChannelSpec(psm=chan.psm, mtu=mtu, mps=mps_for(mtu), max_credits=credits_for(mtu))
+        table = self.manager.channels.setdefault(chan.link.handle, {})
+        before = set(table)
+        task = asyncio.ensure_future(self.manager.create_le_credit_based_channel(chan.link.connection, spec))
+        await asyncio.sleep(0)  # the task has allocated our CID and sent the request
+        for cid in set(table) - before:
+            bc = table[cid]
+            if bc is not None and bc.psm == chan.psm and bc.state == bc.State.CONNECTING:
+                chan.cid = cid
         status = STATUS_EUNKNOWN
         try:
-            await asyncio.wait_for(
-                self.manager.create_le_credit_based_channel(chan.link.connection, spec), CONNECT_TIMEOUT)
+            await asyncio.wait_for(task, CONNECT_TIMEOUT)
             return
         except asyncio.TimeoutError:
             status = STATUS_ETIMEOUT
@@ -328,14 +371,17 @@ class L2cap:
             self._closed(chan, status, True)
 
     def _on_response(self, connection, sig_cid, frame, original):
-        chan = self.channel
         request = self.manager.le_coc_requests.get(frame.identifier)
-        bc = None
-        if (chan is not None and chan.state == "connecting" and request is not None
-                and chan.link.connection is connection and request.le_psm == chan.psm):
-            bc = self.manager.find_channel(connection.handle, request.source_cid)
-            if bc is not None:
-                self._prepare(chan, bc)  # before it opens: data may follow in the same batch
+        chan = bc = None
+        if request is not None:
+            for c in self.channels:
+                if (c.state == "connecting" and c.link.connection is connection and c.cid == request.source_cid
+                        and c.psm == request.le_psm):
+                    chan = c
+                    bc = self.manager.find_channel(connection.handle, request.source_cid)
+                    break
+        if bc is not None:
+            self._prepare(chan, bc)  # before it opens: data may follow in the same batch
         original(connection, sig_cid, frame)
         if bc is None:
             return
@@ -379,17 +425,21 @@ class L2cap:
                             lambda: self._show(chan))
 
     def _show(self, chan):
+        key = (chan.link.handle, chan.cid)
         with self.lock:
             if chan.state == "open" or chan.hidden_later:
-                self.visible = chan
-                self.last_closed = None
+                self.visible[key] = chan
+                self.closed.pop(key, None)
 
     def _hide(self, chan):
+        key = (chan.link.handle, chan.cid)
         with self.lock:
             chan.rx = bytearray()
-            if self.visible is chan:
-                self.visible = None
-                self.last_closed = (chan.link.handle, chan.cid)
+            if self.visible.get(key) is chan:
+                del self.visible[key]
+                self.closed[key] = True
+                while len(self.closed) > 32:
+                    del self.closed[next(iter(self.closed))]
 
     def _on_sdu(self, chan, sdu):
         if chan.state != "open":
@@ -475,8 +525,8 @@ class L2cap:
                 return
             chan.hidden_later = chan.state == "open" and notify  # its CONNECT may be undelivered yet
             chan.state = "closed"
-            if self.channel is chan:
-                self.channel = None
+            if chan in self.channels:
+                self.channels.remove(chan)
         bc = chan.bc
         if bc is not None and self.manager is not None:
             # Bumble forgets the channel by our CID only; the peer's CID would stay taken.
@@ -490,11 +540,11 @@ class L2cap:
             self._hide(chan)
 
     def _release(self, chan):
-        """An incoming channel that never opened: free the slot without an event."""
+        """An incoming channel that never opened: free its place without an event."""
         with self.lock:
             chan.state = "closed"
-            if self.channel is chan:
-                self.channel = None
+            if chan in self.channels:
+                self.channels.remove(chan)
         if chan.timer is not None:
             chan.timer.cancel()
             chan.timer = None
