@@ -33,6 +33,7 @@ READ_TIMEOUT = 2.0  # s: one serial read inside mpremote's helpers (raw-paste re
 WRITE_TIMEOUT = 5.0  # s: a board that stops taking input does not hold the runner
 RESET_TIMEOUT = 10.0  # s: for each step of the soft reset (a board's boot.py runs in it)
 REBOOT_TIMEOUT = 20.0  # s: for a board to come back after WAIT_FOR_REBOOT
+QUIET = 0.15  # s: silence after Ctrl-C that says the board has stopped talking
 PROMPT_GRACE = 2.0  # s: after the banner, for the friendly prompt (main.py may run instead)
 POLL = 0.25  # s: how often waiting loops look at the stop flag
 JOIN_TIMEOUT = 3.0  # s: for the worker to end when the instance is killed
@@ -184,10 +185,13 @@ class BoardInstance(Instance):
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 
+        if self.device.startswith("/dev/") and not os.path.exists(self.device):
+            raise BoardError("cannot open the port: there is no such device (is the board plugged in?)")
         try:
             transport = SerialTransport(self.device, self.baudrate, timeout=READ_TIMEOUT)
         except TransportError as exc:
-            raise BoardError("cannot open the port (%s)" % exc) from None
+            # mpremote opens ports exclusively: another terminal on it makes this fail too
+            raise BoardError("cannot open the port (%s; in use by another program, or no permission?)" % exc) from None
         transport.serial.write_timeout = WRITE_TIMEOUT
         with self._lock:
             if self._stop.is_set():
@@ -220,10 +224,36 @@ class BoardInstance(Instance):
             raise BoardError("no %s from the board within %g s (it said %r)" % (what, timeout, tail))
         return data
 
+    def _interrupt(self):
+        """Stop whatever runs (Ctrl-C twice: a program may catch one) and drop what the board says about it.
+
+        The board may answer late (a traceback, a prompt, a second raw REPL banner
+        for a second interrupt): only once it has been quiet for a moment is the
+        next thing it prints an answer to what is sent next.
+        """
+        serial = self._transport.serial
+        serial.write(b"\r\x03\x03")
+        fd = serial.fileno()
+        until = time.monotonic() + RESET_TIMEOUT
+        while True:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise BoardError("the board kept printing for %g s after Ctrl-C" % RESET_TIMEOUT)
+            if self._stop.is_set():
+                raise BoardError("stopped")
+            if not select.select([fd], [], [], min(QUIET, left))[0]:
+                return
+            try:
+                data = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
+            if not data:
+                raise BoardError("the port went away (board unplugged?)")
+
     def _soft_reset(self):
         """Interrupt whatever runs, enter the raw REPL, ask what the board is, soft-reset it."""
         serial = self._transport.serial
-        serial.write(b"\r\x03\x03")  # twice: a program may catch one KeyboardInterrupt
+        self._interrupt()
         serial.write(b"\r\x01")
         self._expect(RAW_BANNER, RESET_TIMEOUT, "raw REPL prompt")
         self._probe()
@@ -401,7 +431,6 @@ class BoardInstance(Instance):
                                  % (REBOOT_TIMEOUT, " (%s)" % last if last else ""))
 
     def _enter_raw_after_reboot(self):
-        serial = self._transport.serial
-        serial.write(b"\r\x03\x03")
-        serial.write(b"\r\x01")
+        self._interrupt()
+        self._transport.serial.write(b"\r\x01")
         self._expect(RAW_BANNER, RESET_TIMEOUT, "raw REPL prompt after the reboot")
