@@ -105,7 +105,7 @@ def instance0():
     expected = b"".join(payload(n, n) for n in SIZES)
     wait_rx(len(expected))
     print("received", len(rx), rx == expected)
-    del rx[:]
+    rx[:] = b""
     send(conn, cid, b"ack %d" % len(expected))
     wait_for(_IRQ_L2CAP_DISCONNECT)
     # Second channel (the central asked for MTU 10, clamped to 32): we send and close it.
@@ -138,7 +138,7 @@ def instance1():
         send(conn, cid, payload(n, n))
     wait_rx(7)
     print("reply", bytes(rx))
-    del rx[:]
+    rx[:] = b""
     ble.l2cap_disconnect(conn, cid)
     wait_for(_IRQ_L2CAP_DISCONNECT)
     error("send after disconnect", ble.l2cap_send, conn, cid, b"x")
