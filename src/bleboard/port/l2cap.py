@@ -7,7 +7,8 @@ The semantics are MicroPython's (NimBLE), not Bumble's:
   a request at once, so the manager's request handler is intercepted for our PSM;
 * received SDUs pile up until the application drains them with l2cap_recvinto, and only
   then does the peer get credits again (Bumble would top them up by itself): a slow reader
-  stalls the sender;
+  stalls the sender, after a window of a few SDUs (credits_for); a peer that cuts SDUs
+  into small PDUs gets what it needs to finish the SDU it is in (_finish_sdu);
 * l2cap_send says False when its SDU could not leave at once for lack of credits; the SDU
   still leaves when credits come, and then _IRQ_L2CAP_SEND_READY is raised.
 
@@ -42,7 +43,7 @@ STATUS_ENOTSUP = 8
 STATUS_ETIMEOUT = 13
 STATUS_EUNKNOWN = 17
 
-# Peer's refusal (L2CAP result) -> NimBLE host error, as NimBLE's signalling layer maps it.
+# Peer's refusal (L2CAP result) -> the NimBLE host error (BLE_HS_*) reported for it.
 _RESULT_TO_STATUS = {
     Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED: STATUS_ENOTSUP,
     Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE: STATUS_ENOMEM,
