@@ -29,6 +29,8 @@ from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOMEM, ENOTCONN, PortErr
 log = logging.getLogger("bleboard.port")
 
 Result = l2cap.L2CAP_LE_Credit_Based_Connection_Response.Result
+MIN_MPS = l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS
+MAX_MPS = l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_MPS
 
 # How long an incoming channel waits for the application's ACCEPT answer, and how long the
 # signalling exchanges (connect, disconnect) may take before we give up on the peer.
@@ -69,7 +71,7 @@ def status_for(result):
 
 def mps_for(mtu):
     """Our PDU size: a whole SDU per PDU (the host splits it into ACL packets anyway)."""
-    return max(l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS, min(mtu + 2, l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_MPS))
+    return max(MIN_MPS, min(mtu + 2, MAX_MPS))
 
 
 # How much the peer may send ahead of the application: about WINDOW_BYTES, and between
@@ -273,11 +275,11 @@ class L2cap:
     def _on_request(self, connection, sig_cid, frame, original):
         link = self.port.links.get(connection.handle)
         listening = self.servers.get(frame.le_psm)
-        if listening is None or link is None:
+        if listening is None:
             original(connection, sig_cid, frame)  # Bumble refuses: PSM not supported
             return
         with self.lock:
-            busy = len(self.channels) >= self.max_channels
+            busy = link is None or len(self.channels) >= self.max_channels
             if not busy:
                 chan = Channel(link, frame.le_psm, listening[0], incoming=True)
                 self.channels.append(chan)
@@ -483,7 +485,7 @@ class L2cap:
         could never drain. Give what the rest of this SDU needs at the smallest PDU size."""
         missing = 1
         if len(bc.in_sdu) >= 2:
-            missing = max(1, -(-(bc.in_sdu_length + 2 - len(bc.in_sdu)) // l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MIN_MPS))
+            missing = max(1, -(-(bc.in_sdu_length + 2 - len(bc.in_sdu)) // MIN_MPS))
         bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
             identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=missing))
         bc.peer_credits += missing
