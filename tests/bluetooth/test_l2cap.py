@@ -481,3 +481,18 @@ def test_extension_several_channels_on_one_connection(pair):
     until(lambda: IRQ_PERIPHERAL_DISCONNECT in c.codes())
     assert [e for e, _ in c.events] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
     assert c.events[0][1][1:] == (ccid[PSM + 1], PSM + 1, 0)
+
+
+def test_accept_handler_raising_gets_the_default_answer(pair, capsys):
+    """Spec §5.3: the exception is printed, the handler uninstalled, the request accepted."""
+    p, c, conn, pconn = pair
+    p.ble.l2cap_listen(PSM, 450)
+
+    def broken(event, data):
+        if event == IRQ_L2CAP_ACCEPT:
+            raise RuntimeError("handler bug")
+
+    p.ble.irq(broken)
+    c.ble.l2cap_connect(conn, PSM, 450)
+    assert c.wait(IRQ_L2CAP_CONNECT)[2:] == (PSM, 450, 450)
+    assert "Unhandled exception in IRQ callback handler" in capsys.readouterr().out
