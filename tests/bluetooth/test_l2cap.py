@@ -310,13 +310,17 @@ def test_disconnect_event_order_and_status(pair):
     assert seen[0][1] == (conn, ccid, PSM, 0)
 
 
-def test_connect_cut_short_by_link_loss_reports_a_failure(boards, radio):
-    """A peer that never answers the request, then drops the link: DISCONNECT with
-    BLE_HS_ENOTCONN, before the connection's own disconnect event."""
+def test_connect_unanswered_times_out_or_ends_with_the_link(boards, radio, monkeypatch):
+    """A peer that never answers the request: DISCONNECT with BLE_HS_ETIMEOUT after the
+    connect timeout; then, with the link dropped while waiting, BLE_HS_ENOTCONN before the
+    connection's own disconnect event."""
     from bumble.device import Device
     from bumble.hci import Address
 
+    from bleboard.port import l2cap as port_l2cap
     from bleboard.port import loop
+
+    monkeypatch.setattr(port_l2cap, "CONNECT_TIMEOUT", 0.3)
 
     (ble,) = boards(1)
     c = Board(ble)
@@ -336,7 +340,11 @@ def test_connect_cut_short_by_link_loss_reports_a_failure(boards, radio):
     c.ble.gap_connect(1, bytes(reversed(bytes(device.random_address))))
     conn = c.wait(IRQ_PERIPHERAL_CONNECT)[0]
     c.ble.l2cap_connect(conn, PSM, 450)
-    until(lambda: requests)
+    timed_out = c.wait(IRQ_L2CAP_DISCONNECT)
+    assert timed_out[2:] == (PSM, 13)  # BLE_HS_ETIMEOUT
+    monkeypatch.setattr(port_l2cap, "CONNECT_TIMEOUT", 30.0)
+    c.ble.l2cap_connect(conn, PSM, 450)  # the channel is free again
+    until(lambda: len(requests) == 2)
 
     async def drop():
         await requests[0].disconnect()
@@ -345,7 +353,8 @@ def test_connect_cut_short_by_link_loss_reports_a_failure(boards, radio):
     until(lambda: IRQ_PERIPHERAL_DISCONNECT in c.codes())
     assert [e for e, _ in c.events] == [IRQ_L2CAP_DISCONNECT, IRQ_PERIPHERAL_DISCONNECT]
     assert c.events[0][1][2:] == (PSM, 7)  # BLE_HS_ENOTCONN
-    assert 0x40 <= c.events[0][1][1] <= 0x7F  # the CID our side had given the attempt
+    assert c.events[0][1][1] == timed_out[1]  # the timed-out attempt's CID was freed
+    assert 0x40 <= timed_out[1] <= 0x7F
     rl.run(device.host.reset())
 
 

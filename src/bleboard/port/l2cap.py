@@ -354,16 +354,18 @@ class L2cap:
         before = set(table)
         task = asyncio.ensure_future(self.manager.create_le_credit_based_channel(chan.link.connection, spec))
         await asyncio.sleep(0)  # the task has allocated our CID and sent the request
+        pending = None
         for cid in set(table) - before:
             bc = table[cid]
             if bc is not None and bc.psm == chan.psm and bc.state == bc.State.CONNECTING:
-                chan.cid = cid
+                chan.cid, pending = cid, bc
         status = STATUS_EUNKNOWN
         try:
             await asyncio.wait_for(task, CONNECT_TIMEOUT)
             return
         except asyncio.TimeoutError:
             status = STATUS_ETIMEOUT
+            self._forget_request(table, pending)
         except asyncio.CancelledError:
             status = STATUS_ENOTCONN  # the link dropped (Bumble cancels the request)
         except l2cap.L2capError as exc:
@@ -372,6 +374,18 @@ class L2cap:
             log.debug("L2CAP connect failed: %r", exc)
         if chan.state == "connecting":
             self._closed(chan, status, True)
+
+    def _forget_request(self, table, bc):
+        """The peer never answered: free the CID, and ignore an answer that comes too late
+        (Bumble keeps both when its request is cancelled)."""
+        if bc is None:
+            return
+        bc.connection_result = None
+        if table.get(bc.source_cid) is bc:
+            del table[bc.source_cid]
+        for identifier, request in list(self.manager.le_coc_requests.items()):
+            if request.source_cid == bc.source_cid and request.le_psm == bc.psm:
+                del self.manager.le_coc_requests[identifier]
 
     def _on_response(self, connection, sig_cid, frame, original):
         request = self.manager.le_coc_requests.get(frame.identifier)
@@ -462,7 +476,7 @@ class L2cap:
         return bc is not None and bc.peer_credits * 2 <= credits_for(chan.our_mtu)
 
     def _grant(self, chan):
-        """The application has read everything: let the peer send one more full SDU."""
+        """The application has read everything: top the peer's credits up to the window."""
         bc = chan.bc
         if chan.state != "open" or bc is None or bc.state != bc.State.CONNECTED:
             return
