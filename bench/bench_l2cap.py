@@ -1,4 +1,4 @@
-"""Benchmark: L2CAP bulk throughput through our `bluetooth` against raw Bumble, one run.
+"""Benchmark: L2CAP bulk throughput through our `bluetooth` against raw Bumble.
 
 Both sides use an in-process LocalRadio in fast mode (no per-event latency) and the same
 channel MTU and MPS, so what is measured is the cost of the stacks: ours adds the
