@@ -65,6 +65,10 @@ async def central():
         await char.notified(300)
     except asyncio.TimeoutError:
         print("1 notified timeout")
+    try:
+        await char.indicated(200)
+    except asyncio.TimeoutError:
+        print("1 indicated timeout")
     multitest.wait("phase1")
     await conn.disconnect()
 
