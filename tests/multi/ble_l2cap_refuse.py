@@ -84,9 +84,10 @@ def instance1():
             ble.l2cap_listen(_PSM, _MTU)
         except OSError as e:
             print("listen while connecting", e.errno)
-        while not queue:
+        deadline = time.ticks_add(time.ticks_ms(), 5000)
+        while not queue and time.ticks_diff(deadline, time.ticks_ms()) > 0:
             machine.idle()
-        if queue[0][0] == _IRQ_L2CAP_CONNECT:
+        if queue and queue[0][0] == _IRQ_L2CAP_CONNECT:
             break
         wait_for(_IRQ_L2CAP_DISCONNECT)
     wait_for(_IRQ_L2CAP_RECV)
