@@ -4,6 +4,10 @@ Requests that end in a *_DONE event run one at a time per connection (a lock),
 so the results arriving for the connection belong to the request in flight
 (`conn._op`).  Discovery collects all results before anything is yielded, so
 the body of an `async for` may itself issue requests.
+
+Notifications and indications are queued per characteristic (queue_depth, the
+oldest dropped beyond it) once that characteristic has been discovered; those
+for a characteristic not discovered yet on the connection are dropped.
 """
 
 from bluetooth import UUID
