@@ -20,6 +20,7 @@ the test fails with the reason in its output and the runner carries on.
 """
 
 import collections
+import importlib.util
 import os
 import re
 import select
@@ -45,6 +46,14 @@ ERROR_PREFIX = "BOARD ERROR: "
 _SHORT = re.compile(r"([auc])([0-9]+)$")
 _SHORT_DEVICE = {"a": "/dev/ttyACM", "u": "/dev/ttyUSB", "c": "COM"}
 _CALL = re.compile(r"instance[0-9]+\(\)$")
+
+# What the board is; the virtual board also gets the '' a board has in sys.path (see _probe).
+_PROBE = """import sys
+print(sys.implementation.name)
+if sys.implementation.name == 'cpython' and '' not in sys.path:
+    sys.path.insert(0, '')
+del sys
+"""
 
 
 def board_device(head):
@@ -99,10 +108,8 @@ class BoardInstance(Instance):
 
     # -- the runner's side --------------------------------------------------------------
     def start(self, script, cwd=None):
-        try:
-            from mpremote import transport_serial  # noqa: F401  (the worker needs it)
-        except ImportError:
-            raise InstanceError("instance %s: mpremote is not installed (pip install mpremote)" % self.device) from None
+        if importlib.util.find_spec("mpremote") is None:
+            raise InstanceError("instance %s: mpremote is not installed (pip install mpremote)" % self.device)
         self._rfd, self._wfd = os.pipe()
         os.set_blocking(self._rfd, False)
         self._thread = threading.Thread(target=self._work, args=(script,), name="board " + self.device, daemon=True)
@@ -281,11 +288,9 @@ class BoardInstance(Instance):
         taken for its own; and its sys.path lacks the '' every board has, which the
         runner's prefix removes. sys.path outlives the soft reset that follows.
         """
-        probe = "import sys\nprint(sys.implementation.name)\n"
-        probe += "if sys.implementation.name == 'cpython' and '' not in sys.path:\n    sys.path.insert(0, '')\ndel sys\n"
-        out, err = self._transport.exec_raw(probe, timeout=RESET_TIMEOUT)
+        out, err = self._transport.exec_raw(_PROBE, timeout=RESET_TIMEOUT)
         if err:
-            raise BoardError("the board could not run a one-line program: %s" % err.decode("ascii", "backslashreplace"))
+            raise BoardError("the board could not run a short program: %s" % err.decode("ascii", "backslashreplace"))
         self.echoes_input = out.strip() == b"cpython"
 
     def _send(self, data):
