@@ -16,7 +16,8 @@ _connected = {}  # conn_handle -> DeviceConnection, for the irq handlers
 
 
 def _hex_addr(s):
-    if len(s) == 17 and s[2::3] == ":::::":
+    # (No stepped slices: MicroPython's str only slices with step 1.)
+    if len(s) == 17 and all(s[i] == ":" for i in range(2, 17, 3)):
         try:
             return bytes(int(s[i : i + 2], 16) for i in range(0, 17, 3))
         except ValueError:
