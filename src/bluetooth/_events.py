@@ -126,11 +126,14 @@ class EventQueue:
 
 
 def _view(item, views):
-    if isinstance(item, (bytes, bytearray)):
-        v = memoryview(bytes(item)).toreadonly()
-        views.append(v)
-        return v
-    return item
+    if type(item) is bytes:
+        v = memoryview(item)  # read-only already: bytes are immutable
+    elif isinstance(item, (bytes, bytearray)):
+        v = memoryview(bytes(item))
+    else:
+        return item
+    views.append(v)
+    return v
 
 
 def _print_exc(exc):
