@@ -19,6 +19,12 @@ async def find(active, want=None, duration_ms=TIMEOUT_MS):
                 return r
 
 
+async def scan_until_stopped():
+    async for r in aioble.scan(0):
+        pass
+    return "scan ended by connect"
+
+
 async def cancel_later(scanner):
     await asyncio.sleep(0.3)
     scanner.cancel()
@@ -61,8 +67,11 @@ async def central():
     print("manufacturer", list(r.manufacturer()), list(r.manufacturer(0x0059)))
     # Where the fields went: flags, name and the 16-bit list in adv, the rest in resp.
     print("adv", len(r.adv_data), r.adv_data[:3], "resp", len(r.resp_data))
-    conn = await r.device.connect(timeout_ms=TIMEOUT_MS)
+    scanning = asyncio.create_task(scan_until_stopped())
+    await asyncio.sleep(0.1)
+    conn = await r.device.connect(timeout_ms=TIMEOUT_MS)  # ends that scan
     print("connected")
+    print(await scanning)
     await conn.disconnect()
     print("disconnected")
     r = await find(True, lambda r: r.name() == "bcast")
