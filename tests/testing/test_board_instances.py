@@ -210,6 +210,21 @@ def test_cli_mixes_a_board_and_a_virtual_instance(radio, boards):
     assert "1 tests passed" in proc.stdout
 
 
+def test_announced_reboot_that_never_comes(radio, boards, tmp_path):
+    one, _ = boards
+    path = write_test(tmp_path, "noreboot.py", """\
+        def instance0():
+            multitest.next()
+            multitest.expect_reboot("instance0_resume", 0)
+            print("but carries on")
+        """, "--- instance0 ---\nWAIT_FOR_REBOOT instance0_resume 0\n")
+    results, out = run(radio, [path], specs("port:" + one))
+    assert results[0].output.splitlines()[1:] == [
+        "WAIT_FOR_REBOOT instance0_resume 0",
+        ERROR_PREFIX + one + ": the program ended after WAIT_FOR_REBOOT without rebooting the board",
+    ], out
+
+
 class Replug(io.StringIO):
     """The runner's live trace; when the board announces its reboot, unplug it and plug in another.
 

@@ -408,6 +408,8 @@ class BoardInstance(Instance):
             if at >= 0:
                 self._await_prompt(fd, seen[at:], deadline)
                 break
+            if seen.count(b"\x04") >= 2:  # the raw REPL's end markers: the program just ended
+                raise BoardError("the program ended after WAIT_FOR_REBOOT without rebooting the board")
         if lost:
             with self._lock:
                 self._close_port()
