@@ -165,10 +165,10 @@ class GattServer:
             raise att.ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION)
 
     # ---- response ordering --------------------------------------------------
-    # A client's request is answered only after the application's irq has run. Anything the
-    # application sends on that link meanwhile (a notification from its main loop, say) must
-    # leave after the response, as on a board where the stack answers inside the irq
-    # (spec §5.4 rule 5). So sends wait behind pending responses.
+    # A client's read is answered only after the application's read-request irq has run.
+    # Anything the application sends on that link meanwhile (a notification from its main
+    # loop, say) must leave after the response, as on a board where the stack answers inside
+    # the irq (spec §5.4). So sends wait behind pending read responses.
     def _hold(self, connection):
         link = self.port.links.get(connection.handle)
         if link is not None:
@@ -226,24 +226,11 @@ class GattServer:
                     FLAG_WRITE_AUTHENTICATED, ATT_WRITE_NOT_PERMITTED)
         if not self.port.sink.length_ok(attribute.handle, len(value)):
             raise att.ATT_Error(ATT_INVALID_ATTRIBUTE_LENGTH)
-        link = self._hold(connection)
-        try:
-            await self._write_through_application(connection, attribute, value)
-        finally:
-            self._release(link)
-
-    async def _write_through_application(self, connection, attribute, value):
-        loop = asyncio.get_running_loop()
-        handled = loop.create_future()
-        self.port.sink.remote_write(
-            connection.handle, attribute.handle, bytes(value),
-            lambda: loop.call_soon_threadsafe(_settle, handled, None),
-        )
-        # The response is sent once the server's irq has run (spec §5.4 rule 5).
-        try:
-            await asyncio.wait_for(handled, HANDLER_TIMEOUT)
-        except asyncio.TimeoutError:
-            log.warning("write of handle %d: the application did not handle it in time", attribute.handle)
+        # Stored and handed to the application's irq through the same main-thread queue as
+        # every other access, so the answer can go out now: a later read or anything the
+        # handler sends is queued behind this write, and sends come after this response
+        # (spec §5.4 rules 4-6) without making the client wait for the handler.
+        self.port.sink.remote_write(connection.handle, attribute.handle, bytes(value))
 
     # ---- notifications and indications -----------------------------------
     def notify(self, link, value_handle, data):
