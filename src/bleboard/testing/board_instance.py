@@ -105,6 +105,7 @@ class BoardInstance(Instance):
         self._running = False  # a program is running: input goes straight to the port
         self._pending = []  # input that arrived while no program ran (a reboot): sent when one runs
         self._echoes = collections.deque()  # lines sent that an echoing board has not printed back yet
+        self._after_reboot_line = b""  # output read with the WAIT_FOR_REBOOT line that followed it
 
     # -- the runner's side --------------------------------------------------------------
     def start(self, script, cwd=None):
@@ -341,7 +342,7 @@ class BoardInstance(Instance):
                 raise BoardError("the port went away while the test ran (%s)" % exc.strerror) from None
             if not data:
                 raise BoardError("the port went away while the test ran (board unplugged or reset?)")
-            for byte in data:
+            for at, byte in enumerate(data):
                 if byte == 4:
                     markers += 1
                     if markers == 2:
@@ -355,6 +356,7 @@ class BoardInstance(Instance):
                 resume = self._take_line(bytes(line))
                 line.clear()
                 if resume is not None:
+                    self._after_reboot_line = data[at + 1:]  # what the board said next is the reboot's
                     return resume
 
     def _take_line(self, raw):
@@ -382,11 +384,17 @@ class BoardInstance(Instance):
         if self._stop.wait(max(0, delay_ms) / 1000.0):
             raise BoardError("stopped")
         deadline = time.monotonic() + REBOOT_TIMEOUT
-        seen = bytearray()
+        seen = bytearray(self._after_reboot_line)
         with self._lock:
             fd = self._transport.serial.fileno()
         lost = False
-        while not lost:
+        while True:
+            at = seen.find(b"MicroPython ")
+            if at >= 0:
+                self._await_prompt(fd, seen[at:], deadline)
+                break
+            if seen.count(b"\x04") >= 2:  # the raw REPL's end markers: the program just ended
+                raise BoardError("the program ended after WAIT_FOR_REBOOT without rebooting the board")
             left = deadline - time.monotonic()
             if left <= 0:
                 raise BoardError("the board did not come back within %g s of WAIT_FOR_REBOOT" % REBOOT_TIMEOUT)
@@ -404,12 +412,6 @@ class BoardInstance(Instance):
                 lost = True  # a USB board: its port disappears while it restarts
                 break
             seen += data
-            at = seen.find(b"MicroPython ")
-            if at >= 0:
-                self._await_prompt(fd, seen[at:], deadline)
-                break
-            if seen.count(b"\x04") >= 2:  # the raw REPL's end markers: the program just ended
-                raise BoardError("the program ended after WAIT_FOR_REBOOT without rebooting the board")
         if lost:
             with self._lock:
                 self._close_port()
