@@ -271,10 +271,16 @@ def test_no_program_on_a_terminal_gives_a_repl():
     try:
         assert read_until(b">>> ").endswith(b">>> ")
         os.write(fd, b"import machine, time; print(time.ticks_add(1, 2), machine.freq())\n")
-        assert b"3 160000000" in read_until(b"3 160000000")
-        os.write(fd, b"\x04")  # Ctrl-D ends the REPL and the board
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        assert read_until(b"3 160000000\r\n>>> ").endswith(b"3 160000000\r\n>>> ")
+        os.write(fd, b"\x04")  # Ctrl-D at the prompt ends the REPL and the board
+        deadline = time.monotonic() + 15
+        status = None
+        while status is None and time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                status = None
+                time.sleep(0.05)
+        assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     finally:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -282,3 +288,44 @@ def test_no_program_on_a_terminal_gives_a_repl():
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+def test_signals_are_routed_to_the_main_thread():
+    # Other threads block SIGTERM/SIGINT, so the kernel gives them to the main thread,
+    # whose sleep they interrupt (instead of a radio thread, unnoticed until the sleep ends).
+    code = textwrap.dedent(
+        """
+        import _thread, signal, threading, time
+        masks = []
+        def record():
+            masks.append(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+        t = threading.Thread(target=record)
+        t.start()
+        t.join()
+        _thread.start_new_thread(record, ())
+        while len(masks) < 2:
+            time.sleep(0.01)
+        print(masks, sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+        """
+    )
+    r = run_board("-c", code)
+    assert r.stdout == "[[2, 15], [2, 15]] []\n", r.stderr
+
+
+def test_sigterm_with_busy_threads_ends_promptly():
+    code = textwrap.dedent(
+        """
+        import threading, time
+        def spin():
+            while True:
+                pass
+        for _ in range(3):
+            threading.Thread(target=spin, daemon=True).start()
+        print('ready')
+        time.sleep(60)
+        """
+    )
+    proc = _start_and_wait_ready(code)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=10)  # the program would sleep 60 s
+    assert proc.returncode == 128 + signal.SIGTERM

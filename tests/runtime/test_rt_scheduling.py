@@ -193,3 +193,24 @@ def test_disable_irq_defers_callbacks():
     )
     r = run_board("-c", code)
     assert r.stdout == "while disabled []\nafter enable [1]\n", r.stderr
+
+
+def test_handlers_never_split_a_print_and_pending_ones_run_at_the_end():
+    # With the wake-up signal blocked, queued callbacks wait for the next safe point:
+    # the end of a whole print (never between its text and its newline) or, like
+    # MicroPython's unix port, the end of the program.
+    code = textwrap.dedent(
+        """
+        import micropython, signal, threading
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        def from_thread(msg):
+            t = threading.Thread(target=micropython.schedule, args=(print, msg))
+            t.start()
+            t.join()
+        from_thread('handler 1')
+        print('main', 'line', sep='-')
+        from_thread('handler 2')
+        """
+    )
+    r = run_board("-c", code)
+    assert (r.returncode, r.stdout) == (0, "main-line\nhandler 1\nhandler 2\n"), r.stderr

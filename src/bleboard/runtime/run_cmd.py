@@ -83,6 +83,7 @@ def run(args):
     from bleboard.runtime import session
 
     signal.signal(signal.SIGTERM, session.on_sigterm)
+    session.route_signals_to_main()
     verbose = args.verbose or os.environ.get("BLEBOARD_VERBOSE", "") not in ("", "0")
     _setup_logging(verbose)
     _export_radio_options(args, verbose)
@@ -201,6 +202,7 @@ def _execute(source, filename):
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)
+        _run_pending()
     except SystemExit as exc:
         return _exit_status(exc)
     except KeyboardInterrupt as exc:
@@ -210,6 +212,15 @@ def _execute(source, filename):
         _report(exc)
         return 1
     return 0
+
+
+def _run_pending():
+    """Like MicroPython's unix port after the main program: run what is already scheduled."""
+    from bleboard.runtime import scheduler
+
+    sched = scheduler._default
+    if sched is not None and sched.on_consumer_thread():
+        sched.drain()
 
 
 def _report(exc):

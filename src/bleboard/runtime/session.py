@@ -153,6 +153,40 @@ def restart(cause):
         os._exit(RESET_EXIT_BASE + cause)
 
 
+_ROUTED_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def route_signals_to_main():
+    """Threads started from now on block SIGTERM and SIGINT.
+
+    The kernel hands a process-directed signal to any thread that does not block
+    it; Python then runs the handler on the main thread only when that thread
+    next executes bytecode -- after its `time.sleep(60)` if the signal landed on
+    the radio thread.  With every other thread blocking them, the signals reach
+    the main thread itself and interrupt its sleep or wait at once.
+    """
+    import _thread
+    import threading
+
+    original = _thread.start_new_thread
+    if getattr(original, "routes_signals", False):
+        return
+
+    def start_new_thread(function, args, kwargs=None):
+        # A new thread inherits its creator's signal mask.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _ROUTED_SIGNALS)
+        try:
+            if kwargs is None:
+                return original(function, args)
+            return original(function, args, kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    start_new_thread.routes_signals = True
+    _thread.start_new_thread = start_new_thread
+    threading._start_new_thread = start_new_thread
+
+
 def _exit_on_sigterm():
     try:
         signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signal.SIGTERM))

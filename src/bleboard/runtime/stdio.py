@@ -3,61 +3,69 @@
 Buffering: line buffered by default (a board shows each line as it is
 printed); with -u / PYTHONUNBUFFERED nothing is buffered, like `python -u`.
 
-Re-entrancy: irq handlers run from a signal handler on the main thread.  If
-the main thread is inside a write to stdout (the pipe is full, the write gets
-EINTR) and the handler prints, CPython raises "reentrant call inside
-BufferedWriter" and the line is lost.  So every write goes through
-`scheduler.hold()`: a handler that becomes due during a write runs right after
-it, which is also when a board would run it.
+Whole lines: irq handlers run from a signal handler on the main thread, i.e.
+between any two bytecodes of the program -- also in the middle of a `print`,
+between its text and its newline, or inside the write itself (pipe full, the
+write gets EINTR; a handler that prints then makes CPython raise "reentrant
+call inside BufferedWriter" and the line is lost).  So `print` and every
+write to sys.stdout/sys.stderr defer irq delivery until they are complete
+(the effect of `scheduler.hold()`): a handler due meanwhile runs right after
+the whole line, and lines from the program and from handlers never mix.
 """
 
+import builtins
 import io
 import sys
 from threading import get_ident
 
 
-class HeldStream:
-    """A text stream whose writes defer irq delivery until they are complete.
+class _Guard:
+    """`scheduler.hold()` written out inline: it runs for every print, and the
+    context-manager version tripled print's cost.  Reads the scheduler's
+    `_held`, `_running`, `_queue`, `_main_ident`, `mode` (see notes/requests-runtime.md)."""
 
-    Same effect as wrapping each write in `sched.hold()`, written out inline
-    (it runs for every print: the context-manager version tripled print's cost).
-    """
+    def __init__(self, sched):
+        self.sched = sched
+        self.main = sched._main_ident if sched.mode == "main" else None
 
-    def __init__(self, stream, sched):
-        self._stream = stream
-        self._sched = sched
-        self._main = sched._main_ident if sched.mode == "main" else None
-
-    def _held(self, method, arg):
-        sched = self._sched
-        if get_ident() != self._main:
-            return method(arg)
+    def call(self, fn, *args, **kwargs):
+        sched = self.sched
+        if get_ident() != self.main:
+            return fn(*args, **kwargs)
         sched._held += 1
         try:
-            return method(arg)
+            return fn(*args, **kwargs)
         finally:
             sched._held -= 1
             if not sched._held and not sched._running and sched._queue:
                 sched.drain()
 
+
+class HeldStream:
+    """A text stream whose writes defer irq delivery until they are complete."""
+
+    def __init__(self, stream, guard):
+        self._stream = stream
+        self._sched = guard.sched
+        self._main = guard.main
+        self._call = guard.call
+
     def write(self, text):
-        return self._held(self._stream.write, text)
+        if self._sched._held or get_ident() != self._main:
+            return self._stream.write(text)  # already held (inside print) or another thread
+        return self._call(self._stream.write, text)
 
     def writelines(self, lines):
-        return self._held(self._stream.writelines, lines)
+        return self._call(self._stream.writelines, lines)
 
     def flush(self):
-        return self._held(_call, self._stream.flush)
+        return self._call(self._stream.flush)
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
 
     def __repr__(self):
         return repr(self._stream)
-
-
-def _call(fn):
-    return fn()
 
 
 def setup_buffering(unbuffered):
@@ -81,9 +89,29 @@ def setup_buffering(unbuffered):
         setattr(sys, "__%s__" % name, new)
 
 
+_original_print = builtins.print
+
+
 def guard(sched):
-    """Route sys.stdout/sys.stderr writes through `sched.hold()` (see module doc)."""
+    """Make `print` and sys.stdout/sys.stderr writes whole with respect to irq handlers."""
+    g = _Guard(sched)
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, HeldStream):
-            setattr(sys, name, HeldStream(stream, sched))
+            setattr(sys, name, HeldStream(stream, g))
+    original = _original_print
+    main = g.main
+
+    def print(*args, **kwargs):  # noqa: A001 - replaces the builtin on purpose
+        if get_ident() != main:
+            return original(*args, **kwargs)
+        sched._held += 1
+        try:
+            return original(*args, **kwargs)
+        finally:
+            sched._held -= 1
+            if not sched._held and not sched._running and sched._queue:
+                sched.drain()
+
+    print.__doc__ = _original_print.__doc__
+    builtins.print = print
