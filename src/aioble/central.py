@@ -93,7 +93,7 @@ class scan:
 
     def __init__(self, duration_ms, interval_us=None, window_us=None, active=False):
         if not isinstance(duration_ms, int) or duration_ms < 0:
-            raise ValueError("duration_ms must be an int >= 0 (0: until cancelled)")
+            raise ValueError("duration_ms must be an int >= 0")
         self._args = (duration_ms, interval_us or 1280000, window_us or 11250, bool(active))
         self._results = {}  # (addr_type, addr) -> ScanResult
         self._queue = []  # results to yield next

@@ -174,7 +174,7 @@ class ClientCharacteristic(BaseClientCharacteristic):
         if self._cccd is None:
             self._cccd = await self.descriptor(_CCCD)
             if self._cccd is None:
-                raise ValueError("%r has no CCCD: the peer offers no notify/indicate" % (self.uuid,))
+                raise ValueError("%r has no CCCD" % (self.uuid,))
         await self._cccd.write(bytes(((1 if notify else 0) | (2 if indicate else 0), 0)), True)
 
     def descriptor(self, uuid, timeout_ms=2000):

@@ -30,7 +30,7 @@ class Device:
 
     def __init__(self, addr_type, addr):
         if addr_type not in (0, 1):
-            raise ValueError("addr_type must be ADDR_PUBLIC (0) or ADDR_RANDOM (1), not %r" % (addr_type,))
+            raise ValueError("addr_type must be 0 or 1, not %r" % (addr_type,))
         if isinstance(addr, str):
             addr = _hex_addr(addr)
         elif not isinstance(addr, (bytes, bytearray, memoryview)):

@@ -33,9 +33,19 @@ class L2CAPChannel:
         if self._cid is None or self._conn._conn_handle is None:
             raise L2CAPDisconnectedError
 
-    def _pending(self):
+    def _call(self, method, *args):
+        # The channel can close between our check and the stack's call: the stack then
+        # reports an unknown channel (EINVAL on NimBLE, ENOTCONN here) - that is a disconnect.
         self._check()
-        return ble().l2cap_recvinto(self._conn._conn_handle, self._cid, None)
+        try:
+            return getattr(ble(), method)(self._conn._conn_handle, self._cid, *args)
+        except OSError as e:
+            if e.args[0] in (22, 107):
+                raise L2CAPDisconnectedError
+            raise
+
+    def _pending(self):
+        return self._call("l2cap_recvinto", None)
 
     def available(self):
         try:
@@ -46,7 +56,7 @@ class L2CAPChannel:
     async def recvinto(self, buf, timeout_ms=None):
         """Receive into buf (waiting for data if there is none); returns the byte count."""
         await wait(self, self._pending, timeout_ms)
-        return ble().l2cap_recvinto(self._conn._conn_handle, self._cid, buf)
+        return self._call("l2cap_recvinto", buf)
 
     async def send(self, buf, timeout_ms=None, chunk_size=None):
         """Send buf in SDUs of at most min(2 * our_mtu, peer_mtu), waiting for credits."""
@@ -58,7 +68,7 @@ class L2CAPChannel:
             await self.flush(timeout_ms)
             # Stalled first: the SEND_READY irq may run as soon as l2cap_send returns.
             self._stalled = True
-            if ble().l2cap_send(self._conn._conn_handle, self._cid, mv[i : i + n]):
+            if self._call("l2cap_send", mv[i : i + n]):
                 self._stalled = False
 
     async def flush(self, timeout_ms=None):

@@ -94,7 +94,7 @@ def _irq(event, data):
 async def _pair(connection, bond=True, le_secure=True, mitm=False, io=3, timeout_ms=20000):
     """Pair (and bond) on this connection; returns when the link is encrypted."""
     if io not in (0, 1, 2, 3, 4):
-        raise ValueError("io must be an IO capability 0..4, not %r" % (io,))
+        raise ValueError("io must be 0..4, not %r" % (io,))
     connection._check()
     b = ble()
     b.config(bond=bool(bond), le_secure=bool(le_secure), mitm=bool(mitm), io=io)
