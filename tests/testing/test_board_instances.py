@@ -137,6 +137,22 @@ def test_soft_reset_between_tests(radio, boards, tmp_path):
     assert results[1].verdict == "pass", out
 
 
+def test_board_left_in_its_friendly_repl(radio, boards, tmp_path):
+    # After a test the board is as a user expects to find it: a >>> prompt, not the raw REPL.
+    from mpremote.transport_serial import SerialTransport
+
+    one, _ = boards
+    path = write_test(tmp_path, "hello.py", "def instance0():\n    print('hello')\n", "--- instance0 ---\nhello\n")
+    results, out = run(radio, [path], specs("port:" + one))
+    assert results[0].verdict == "pass", out
+    port = SerialTransport(one, timeout=2)
+    try:
+        port.serial.write(b"\r")
+        assert port.read_until(1, b"\r\n>>> ", timeout=5).endswith(b"\r\n>>> ")
+    finally:
+        port.close()
+
+
 def test_reboot_resumes_the_test(radio, boards, tmp_path):
     one, two = boards
     path = write_test(tmp_path, "reboot.py", """\
