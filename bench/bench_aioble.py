@@ -39,7 +39,7 @@ SIZES = (20, MTU - 3)
 SVC, CHR = 0xFE10, 0xFE11
 SIZE_BUDGET = 18642
 IRQ_CENTRAL_CONNECT, IRQ_PERIPHERAL_CONNECT, IRQ_GATTC_NOTIFY, IRQ_MTU_EXCHANGED = 1, 7, 18, 21
-IRQ_L2CAP_ACCEPT, IRQ_L2CAP_CONNECT, IRQ_L2CAP_RECV = 22, 23, 25
+IRQ_L2CAP_ACCEPT, IRQ_L2CAP_CONNECT, IRQ_L2CAP_RECV, IRQ_L2CAP_SEND_READY = 22, 23, 25, 26
 
 
 # ---- raw Bumble on both sides ------------------------------------------------------
@@ -103,6 +103,7 @@ class Board:
         self.cid = None
         self.received = 0
         self.buf = bytearray(4096)
+        self.send_ready = threading.Event()
         self.ble.irq(self.irq)
 
     def irq(self, event, data):
@@ -112,6 +113,8 @@ class Board:
             self.conn = data[0]
         elif event == IRQ_L2CAP_CONNECT:
             self.cid = data[1]
+        elif event == IRQ_L2CAP_SEND_READY:
+            self.send_ready.set()
         elif event == IRQ_L2CAP_RECV:
             while True:  # drain it all, so the sender gets credits back
                 n = self.ble.l2cap_recvinto(data[0], data[1], self.buf)
@@ -278,6 +281,34 @@ async def aioble_l2cap_bench(aioble):
     return result
 
 
+def bluetooth_l2cap_bench():
+    """The same L2CAP send through our `bluetooth` binding directly: the port's share."""
+    radio = LocalRadio(latency="fast")
+    periph, central = Board(radio), Board(radio)
+    periph.ble.l2cap_listen(L2CAP_PSM, L2CAP_MTU)
+    periph.ble.gap_advertise(20000)
+    central.ble.gap_connect(*periph.ble.config("mac"))
+    deadline = time.monotonic() + 10
+    while (periph.conn is None or central.conn is None) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    central.ble.l2cap_connect(central.conn, L2CAP_PSM, L2CAP_MTU)
+    while central.cid is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    data = bytes(L2CAP_MTU)
+    t0 = time.perf_counter()
+    for _ in range(L2CAP_BYTES // L2CAP_MTU):
+        central.send_ready.clear()
+        if not central.ble.l2cap_send(central.conn, central.cid, data):
+            central.send_ready.wait(10)
+    deadline = time.monotonic() + 60
+    while periph.received < L2CAP_BYTES and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    result = periph.received / (time.perf_counter() - t0) / 1000
+    periph.ble.active(False)
+    central.ble.active(False)
+    return result
+
+
 def best(runs):
     """Per key, the best of several runs."""
     out = {}
@@ -305,7 +336,7 @@ def main():
     import aioble
 
     has_l2cap = hasattr(bluetooth.BLE, "l2cap_connect")
-    samples = {k: [] for k in ("raw", "bluetooth", "send", "recv", "raw_l2cap", "l2cap")}
+    samples = {k: [] for k in ("raw", "bluetooth", "send", "recv", "raw_l2cap", "bluetooth_l2cap", "l2cap")}
     hung = 0
     for _ in range(RUNS):  # interleaved, so every configuration sees the same machine load
         samples["raw"].append(asyncio.run(raw_bench()))
@@ -314,6 +345,7 @@ def main():
         samples["recv"].append(asyncio.run(aioble_receive_bench(aioble, RECV_QUEUE)))
         if has_l2cap:
             samples["raw_l2cap"].append(asyncio.run(raw_l2cap_bench()))
+            samples["bluetooth_l2cap"].append(bluetooth_l2cap_bench())
             try:
                 samples["l2cap"].append(asyncio.run(aioble_l2cap_bench(aioble)))
             except asyncio.TimeoutError:  # notes/requests-aioble.md 7
@@ -333,8 +365,9 @@ def main():
     if has_l2cap:
         raw_l = best(samples["raw_l2cap"])
         ours_l = best(samples["l2cap"]) if samples["l2cap"] else 0.0
-        print("L2CAP send %d KB, MTU %d: raw %.1f KB/s, aioble %.1f KB/s, ratio %.2fx (target >= 0.75x)%s" % (
-            L2CAP_BYTES // 1024, L2CAP_MTU, raw_l, ours_l, ours_l / raw_l,
+        port_l = best(samples["bluetooth_l2cap"])
+        print("L2CAP send %d KB, MTU %d: raw %.1f KB/s, bluetooth %.1f KB/s, aioble %.1f KB/s, ratio %.2fx "
+              "(target >= 0.75x)%s" % (L2CAP_BYTES // 1024, L2CAP_MTU, raw_l, port_l, ours_l, ours_l / raw_l,
             "; %d of %d runs hung on a lost wake-up (requests-aioble.md 7)" % (hung, RUNS) if hung else ""))
     else:
         print("L2CAP: skipped (the port has no l2cap_connect yet)")
