@@ -76,15 +76,20 @@ async def central(path):
             multitest.wait("restarted")
 
 
+def remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def run(task, path):
+    remove(path)  # a file left by an interrupted run would hold old bonds
     try:
         asyncio.run(task(path))
     finally:
         aioble.stop()
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+        remove(path)
 
 
 def instance0():
