@@ -19,7 +19,6 @@ board does not answer) ends the instance with one `BOARD ERROR: ...` line, so
 the test fails with the reason in its output and the runner carries on.
 """
 
-import collections
 import importlib.util
 import os
 import re
@@ -47,13 +46,8 @@ _SHORT = re.compile(r"([auc])([0-9]+)$")
 _SHORT_DEVICE = {"a": "/dev/ttyACM", "u": "/dev/ttyUSB", "c": "COM"}
 _CALL = re.compile(r"instance[0-9]+\(\)$")
 
-# What the board is; the virtual board also gets the '' a board has in sys.path (see _probe).
-_PROBE = """import sys
-print(sys.implementation.name)
-if sys.implementation.name == 'cpython' and '' not in sys.path:
-    sys.path.insert(0, '')
-del sys
-"""
+# What the board is: MicroPython says 'micropython', the virtual board (CPython inside) 'cpython'.
+_PROBE = "import sys\nprint(sys.implementation.name)\ndel sys\n"
 
 
 def board_device(head):
@@ -96,15 +90,14 @@ class BoardInstance(Instance):
         self.device = device
         self.name = name or os.path.basename(device)
         self.baudrate = baudrate
-        self.echoes_input = False  # the board prints what its sys.stdin reads (the virtual board, for now)
+        self.virtual = False  # a bleboard virtual board (see _soft_reset)
         self._rfd = self._wfd = None
         self._thread = None
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # guards _transport, _running, _pending, _echoes
+        self._lock = threading.Lock()  # guards _transport, _running, _pending
         self._transport = None
         self._running = False  # a program is running: input goes straight to the port
         self._pending = []  # input that arrived while no program ran (a reboot): sent when one runs
-        self._echoes = collections.deque()  # lines sent that an echoing board has not printed back yet
         self._after_reboot_line = b""  # output read with the WAIT_FOR_REBOOT line that followed it
 
     # -- the runner's side --------------------------------------------------------------
@@ -272,27 +265,20 @@ class BoardInstance(Instance):
         """
         self._enter_raw()
         self._probe()
-        if self.echoes_input:
+        if self.virtual:
             self._transport.exec_raw_no_follow("import machine\nmachine.reset()\n")
             self._expect(b"MicroPython ", RESET_TIMEOUT, "banner after machine.reset()")
             self._enter_raw(" after machine.reset()")
-            self._probe()
         self._transport.serial.write(b"\x04")
         self._expect(b"soft reboot\r\n", RESET_TIMEOUT, "soft reboot")
         self._expect(RAW_BANNER, RESET_TIMEOUT, "raw REPL after the soft reset")
 
     def _probe(self):
-        """Learn whether this is the virtual board, and smooth over where it differs from a board.
-
-        See notes/requests-board-runner.md: the virtual board (CPython inside) echoes
-        what its sys.stdin reads, and its echo of a forwarded BROADCAST must not be
-        taken for its own; and its sys.path lacks the '' every board has, which the
-        runner's prefix removes. sys.path outlives the soft reset that follows.
-        """
+        """Learn whether this is the virtual board (see _soft_reset)."""
         out, err = self._transport.exec_raw(_PROBE, timeout=RESET_TIMEOUT)
         if err:
             raise BoardError("the board could not run a short program: %s" % err.decode("ascii", "backslashreplace"))
-        self.echoes_input = out.strip() == b"cpython"
+        self.virtual = out.strip() == b"cpython"
 
     def _send(self, data):
         """Write input to the port (lock held); a port that refuses it is noticed by the reader."""
@@ -301,19 +287,12 @@ class BoardInstance(Instance):
         try:
             self._transport.serial.write(data)
         except Exception:
-            return
-        if self.echoes_input:
-            # The echo ends each line it reads with "\r\n" for its '\r' and again for its '\n'.
-            for line in data.split(b"\n")[:-1]:
-                self._echoes.append(line.rstrip())
-                if line.endswith(b"\r"):
-                    self._echoes.append(b"")
+            pass
 
     def _run(self, script):
         """Upload and run one program; stream its output. Returns (resume, delay_ms) after WAIT_FOR_REBOOT."""
         self._transport.exec_raw_no_follow(script)
         with self._lock:
-            self._echoes.clear()
             self._running = True
             for data in self._pending:
                 self._send(data)
@@ -360,12 +339,8 @@ class BoardInstance(Instance):
                     return resume
 
     def _take_line(self, raw):
-        """Send one complete line to the runner unless it is an echo; a WAIT_FOR_REBOOT ends the program."""
+        """Send one complete line to the runner; a WAIT_FOR_REBOOT ends the program."""
         text = raw.rstrip()
-        with self._lock:
-            if self._echoes and text == self._echoes[0]:
-                self._echoes.popleft()
-                return None
         self._emit(raw)
         if text.startswith(b"WAIT_FOR_REBOOT "):
             fields = text.decode("ascii", "backslashreplace").split()
@@ -453,4 +428,3 @@ class BoardInstance(Instance):
 
     def _enter_raw_after_reboot(self):
         self._enter_raw(" after the reboot")
-        self._probe()
