@@ -22,7 +22,9 @@ def quiet(*args):
 def instance0():
     import aioble_l2cap_file_server as server
 
-    directory = "aioble_example_files"
+    import random
+
+    directory = "aioble_example_files_%08x" % random.getrandbits(32)  # other runs may share this directory
     os.mkdir(directory)
     try:
         for name in FILES:

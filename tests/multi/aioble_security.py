@@ -92,10 +92,17 @@ def run(task, path):
         remove(path)
 
 
+def unique(name):
+    # Test runs of other users may share this directory.
+    import random
+
+    return "%s_%08x.json" % (name, random.getrandbits(32))
+
+
 def instance0():
-    run(peripheral, "aioble_security_0.json")
+    run(peripheral, unique("aioble_security_0"))
 
 
 def instance1():
     multitest.next()
-    run(central, "aioble_security_1.json")
+    run(central, unique("aioble_security_1"))
