@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -252,7 +253,6 @@ def test_board_with_the_real_radio_ends_cleanly():
 def test_no_program_on_a_terminal_gives_a_repl():
     import pty
     import select
-    import time
 
     pid, fd = pty.fork()
     if pid == 0:  # child: the board on a terminal
@@ -329,3 +329,26 @@ def test_sigterm_with_busy_threads_ends_promptly():
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=10)  # the program would sleep 60 s
     assert proc.returncode == 128 + signal.SIGTERM
+
+
+def test_sigterm_ends_a_board_blocked_on_a_full_stdout_pipe():
+    # The multitest runner leaves output unread in phase 1 and terminates instances at the
+    # end: a board blocked writing to a full pipe must still end.
+    code = "import sys\nprint('ready', flush=True)\nwhile True:\n    print('x' * 1000)\n"
+    proc = start_board("-c", code, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        deadline = time.monotonic() + 20
+        # Not reading: wait until the pipe is full and the board is blocked in write().
+        while time.monotonic() < deadline and _state(proc.pid) != "S":
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]

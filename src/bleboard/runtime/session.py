@@ -100,7 +100,11 @@ def arm_watchdog(seconds, status):
 
     def expire():
         log.debug("watchdog: forcing exit %d", status)
-        flush_stdio()
+        # Flushing can block (a full pipe nobody reads, a stream lock held by a stuck
+        # thread): give it a moment on its own thread, then exit regardless.
+        flusher = threading.Thread(target=flush_stdio, daemon=True)
+        flusher.start()
+        flusher.join(0.5)
         os._exit(status)
 
     timer = threading.Timer(seconds, expire)
