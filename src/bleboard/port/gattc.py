@@ -27,6 +27,11 @@ log = logging.getLogger("bleboard.port")
 _SERVER_INITIATED = (att.Opcode.ATT_HANDLE_VALUE_NOTIFICATION, att.Opcode.ATT_HANDLE_VALUE_INDICATION)
 STATUS_ENOTCONN = 7
 STATUS_TIMEOUT = 13
+_DISCOVERY_DONE = {
+    "services": ev.IRQ_GATTC_SERVICE_DONE,
+    "characteristics": ev.IRQ_GATTC_CHARACTERISTIC_DONE,
+    "descriptors": ev.IRQ_GATTC_DESCRIPTOR_DONE,
+}
 MAX_QUEUED = 64  # procedures and commands waiting per connection before ENOMEM
 
 
@@ -91,21 +96,20 @@ class GattClient:
     # ---- queueing (called from the API thread) -----------------------------
     def start(self, link, kind, *args):
         h = link.handle
-        done = {
-            "services": (ev.IRQ_GATTC_SERVICE_DONE, (h,)),
-            "characteristics": (ev.IRQ_GATTC_CHARACTERISTIC_DONE, (h,)),
-            "descriptors": (ev.IRQ_GATTC_DESCRIPTOR_DONE, (h,)),
-            "read": (ev.IRQ_GATTC_READ_DONE, (h, args[0]) if args else (h,)),
-            "write": (ev.IRQ_GATTC_WRITE_DONE, (h, args[0]) if args else (h,)),
-            "mtu": (None, ()),
-        }[kind]
+        if kind in ("read", "write"):
+            done_event = ev.IRQ_GATTC_READ_DONE if kind == "read" else ev.IRQ_GATTC_WRITE_DONE
+            prefix = (h, args[0])
+        elif kind == "mtu":
+            done_event, prefix = None, ()
+        else:
+            done_event, prefix = _DISCOVERY_DONE[kind], (h,)
         if kind == "characteristics" and any(
             p.kind == "characteristics" and not p.finished for lk in self.port.links.values() for p in lk.queue
         ):
             raise PortError(EBUSY, "a characteristic discovery is already running")
         if len(link.queue) >= MAX_QUEUED:
             raise PortError(ENOMEM, "too many GATT operations queued")
-        proc = _Procedure(kind, args, done[0], done[1])
+        proc = _Procedure(kind, args, done_event, prefix)
         link.queue.append(proc)
         self.port.rl.call_soon(self._kick, link)
 
