@@ -84,6 +84,7 @@ def run(args):
 
     signal.signal(signal.SIGTERM, session.on_sigterm)
     session.route_signals_to_main()
+    session.watch_sigterm()
     verbose = args.verbose or os.environ.get("BLEBOARD_VERBOSE", "") not in ("", "0")
     _setup_logging(verbose)
     _export_radio_options(args, verbose)

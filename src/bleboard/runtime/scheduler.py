@@ -29,10 +29,12 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 WAKE_SIGNAL = signal.SIGUSR1
-RESIGNAL_S = 0.005  # how long a queued callback may wait before the watchdog signals again
+RESIGNAL_FIRST_S = 0.0002  # first look, soon after a wake-up signal was sent
+RESIGNAL_S = 0.005  # the longest a queued callback waits before the watchdog signals again
 
 
 class Scheduler:
@@ -59,6 +61,8 @@ class Scheduler:
             self._main_ident = threading.main_thread().ident
             self._previous = signal.signal(WAKE_SIGNAL, self._on_signal)
             self._thread = None
+            self._arm = threading.Lock()
+            self._arm.acquire()  # released (armed) by each wake-up signal
             self._watchdog = threading.Thread(target=self._watch, name="bleboard-irq-watchdog", daemon=True)
             self._watchdog.start()
         else:
@@ -101,26 +105,39 @@ class Scheduler:
             signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
         except (ProcessLookupError, OSError):
             pass  # the interpreter is shutting down
-        with self._lock:
-            self._wakeup.notify_all()  # arm the watchdog
+        try:
+            self._arm.release()  # wake the watchdog: a plain lock, cheap for the radio thread
+        except RuntimeError:
+            pass  # already armed
 
     def _watch(self):
-        """Re-signal while a signal is outstanding and nothing has been delivered (see above)."""
+        """Re-signal while a signal is outstanding and nothing has been delivered (see above).
+
+        The race is common, not rare: the radio thread gets the GIL exactly when the main
+        thread drops it to block, and signals it at once. So the first retry comes quickly
+        and later ones back off.
+        """
         while True:
-            with self._lock:
-                while not self._closed and not (self._signalled and self._queue):
-                    self._wakeup.wait()
-                if self._closed:
-                    return
-                seen = self._ran
-                self._wakeup.wait(RESIGNAL_S)
-                stuck = (self._signalled and self._queue and self._ran == seen
-                         and not self._running and not self._held and not self._closed)
-            if stuck:
-                try:
-                    signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
-                except (ProcessLookupError, OSError):
-                    return
+            self._arm.acquire()
+            if self._closed:
+                return
+            delay = RESIGNAL_FIRST_S
+            seen = self._ran
+            while True:
+                time.sleep(delay)
+                with self._lock:
+                    if self._closed:
+                        return
+                    if not (self._signalled and self._queue):
+                        break  # delivered: back to sleep until the next wake-up
+                    stuck = self._ran == seen and not self._running and not self._held
+                    seen = self._ran
+                if stuck:
+                    try:
+                        signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+                    except (ProcessLookupError, OSError):
+                        return
+                delay = min(delay * 2, RESIGNAL_S)
 
     # ---- consumer side -------------------------------------------------
 
@@ -192,6 +209,10 @@ class Scheduler:
             self._queue.clear()
             self._wakeup.notify_all()
         if self.mode == "main":
+            try:
+                self._arm.release()  # let the watchdog see _closed and end
+            except RuntimeError:
+                pass
             try:
                 if signal.getsignal(WAKE_SIGNAL) == self._on_signal:
                     # SIG_DFL would kill the process if a late producer still signals us.

@@ -198,7 +198,46 @@ def _exit_on_sigterm():
         pass  # not the main thread
 
 
+_sigterm_handled = threading.Event()
+
+
 def on_sigterm(signum, frame):
     """SIGTERM handler: unwind the program (finally blocks run), bounded by a watchdog."""
+    _sigterm_handled.set()
     arm_watchdog(SIGTERM_GRACE, 128 + signum)
     raise SystemExit(128 + signum)
+
+
+def watch_sigterm():
+    """Make SIGTERM prompt even when the main thread misses it.
+
+    CPython runs a signal's Python handler at the main thread's next check
+    for pending signals.  A signal that lands after that check but before a
+    blocking call (`time.sleep(60)` right after a `print`) only trips a flag,
+    and the handler waits until the call ends by itself.  So a helper thread
+    learns of SIGTERM through the signal wake-up fd, re-sends it to the main
+    thread -- now inside the blocking call, which it interrupts -- until the
+    handler has run, and bounds the whole exit with a watchdog.
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    try:
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        os.close(read_fd)
+        os.close(write_fd)
+        return
+    main_ident = threading.main_thread().ident
+    term = bytes([signal.SIGTERM])
+
+    def watch():
+        while term not in os.read(read_fd, 512):
+            pass  # other signals (irq wake-ups) are not our business
+        arm_watchdog(SIGTERM_GRACE + 1, 128 + signal.SIGTERM)
+        while not _sigterm_handled.wait(0.05):
+            try:
+                signal.pthread_kill(main_ident, signal.SIGTERM)
+            except (ProcessLookupError, OSError):
+                return
+
+    threading.Thread(target=watch, name="bleboard-sigterm", daemon=True).start()
