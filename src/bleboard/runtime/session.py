@@ -12,6 +12,11 @@ starts again from the top with a fresh interpreter (and a fresh radio), as
 after a reset on a board.  With BLEBOARD_RESET=exit, or outside `bleboard run`,
 the process exits instead with status RESET_EXIT_BASE + cause, so a runner can
 handle the reboot itself.
+
+Signals: SIGTERM unwinds the program (status 143) within SIGTERM_GRACE, even
+if it swallows SystemExit or the signal lands just before a blocking call;
+threads other than the main one block SIGTERM/SIGINT so the kernel gives
+those to the main thread, as a single-threaded board program expects.
 """
 
 import atexit
