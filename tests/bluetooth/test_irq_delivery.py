@@ -40,7 +40,9 @@ def test_handlers_run_on_main_thread_in_order(boards):
 
     scanner.irq(irq)
     adv.gap_advertise(20000, b"\x02\x01\x06")
-    scanner.gap_scan(200, 20000, 20000)
+    scanner.gap_scan(0, 20000, 20000)
+    wait_until(lambda: len(seen) >= 3)
+    scanner.gap_scan(None)
     wait_until(lambda: any(e == IRQ_SCAN_DONE for e, _ in seen))
     assert all(on_main for _, on_main in seen)
     assert seen[-1][0] == IRQ_SCAN_DONE and seen[0][0] == IRQ_SCAN_RESULT
