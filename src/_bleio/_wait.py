@@ -8,8 +8,9 @@ CPython: each waiter parks on its own lock, and `notify()` releases every parked
 A release that happens before the waiter parks is not lost (the next acquire returns at
 once), which matters because our irq handlers may run *on the waiting thread itself*
 (from a signal, between the check and the wait) where a plain `threading.Condition`
-would miss the wake-up. Lock waits are interrupted by signals, so handlers still run;
-the waits are sliced (see _SLICE) for the one signal that lands just before a wait starts.
+would miss the wake-up. Lock waits are interrupted by signals, so handlers still run; a
+signal that lands just before a wait starts is sent again by the scheduler's watchdog
+(bleboard.runtime.scheduler), so no wait needs to poll.
 
 MicroPython: events run while the program idles, so we idle in 1 ms steps until the
 condition holds or the deadline passes, as board code does.
@@ -43,11 +44,6 @@ else:
     import time
 
     _parked = []
-    # A signal that arrives after the interpreter's last check and before a lock wait starts
-    # is only handled when the wait ends (CPython runs Python signal handlers between
-    # bytecodes). Irq handlers delivered by signal would then stall until our timeout, so we
-    # wait in short slices: a late event costs at most this long.
-    _SLICE = 0.005
 
     def notify():
         """Wake every waiter so it re-checks its condition. Safe from any thread and from handlers."""
@@ -68,12 +64,12 @@ else:
             deadline = None if timeout is None else time.monotonic() + timeout
             while not condition():
                 if deadline is None:
-                    lock.acquire(True, _SLICE)
+                    lock.acquire()
                     continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return condition()
-                lock.acquire(True, min(remaining, _SLICE))
+                lock.acquire(True, remaining)
             return True
         finally:
             _parked.remove(lock)
