@@ -72,3 +72,16 @@ except OSError as e:
     assert out == "active after loss False\ngap_scan 19\n"
     assert "lost the radio" in err
     assert board.returncode == 0
+
+
+def test_latency_picks_its_own_default_radio(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLEBOARD_")}
+    env.update(BLEBOARD_RUNTIME_DIR=str(tmp_path), BLEBOARD_AIR_IDLE_EXIT="1")
+    code = "import bluetooth; b = bluetooth.BLE(); b.active(1); print(b.config('mac')[0])"
+    out = subprocess.run([sys.executable, "-m", "bleboard", "run", "--latency", "fast", "-c", code],
+                         env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout == "0\n", out.stderr
+    assert (tmp_path / "air-fast.sock").exists() and not (tmp_path / "air.sock").exists()
+    bad = subprocess.run([sys.executable, "-m", "bleboard", "run", "-c", code],
+                         env=dict(env, BLEBOARD_LATENCY="sometimes"), capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "BLEBOARD_LATENCY" in bad.stderr

@@ -11,6 +11,10 @@
   one, the server's flock on `air.sock.lock` lets exactly one of them serve,
   and the others exit quietly.  It exits 10 s after its last board left
   ($BLEBOARD_AIR_IDLE_EXIT seconds if set).
+* Link timing is a property of the radio, so `BLEBOARD_LATENCY` (`bleboard run --latency`)
+  picks among default radios: `board` (the default) is `air.sock`, `fast` is
+  `air-fast.sock`, a number of milliseconds N is `air-Nms.sock`, each started with that
+  `--latency`. With BLEBOARD_AIR set, the radio's own timing applies.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from bleboard.radio.errors import HCISpecError, HCITransportError
 ENV_AIR = "BLEBOARD_AIR"
 ENV_RUNTIME_DIR = "BLEBOARD_RUNTIME_DIR"
 ENV_IDLE_EXIT = "BLEBOARD_AIR_IDLE_EXIT"  # seconds the auto-started radio lingers (default 10)
+ENV_LATENCY = "BLEBOARD_LATENCY"  # board | fast | milliseconds: which default radio to join
 SOCKET_NAME = "air.sock"
 DEFAULT_IDLE_EXIT_S = 10
 START_TIMEOUT_S = 5.0
@@ -55,8 +60,29 @@ def default_dir(create: bool = False) -> str:
     return path
 
 
+def default_latency() -> str:
+    """The link timing asked for with BLEBOARD_LATENCY, checked: board, fast or milliseconds."""
+    value = (os.environ.get(ENV_LATENCY) or "board").strip().lower()
+    if value in ("board", "fast"):
+        return value
+    try:
+        ms = float(value)
+    except ValueError:
+        raise HCISpecError(f"{ENV_LATENCY}={value!r}: use board, fast or a number of milliseconds") from None
+    if not 0 <= ms <= 4000:
+        raise HCISpecError(f"{ENV_LATENCY}={value!r}: milliseconds must be 0-4000")
+    return "%g" % ms
+
+
 def default_socket_path(create: bool = False) -> str:
-    return os.path.join(default_dir(create), SOCKET_NAME)
+    latency = default_latency()
+    if latency == "board":
+        name = SOCKET_NAME
+    elif latency == "fast":
+        name = "air-fast.sock"
+    else:
+        name = "air-%sms.sock" % latency
+    return os.path.join(default_dir(create), name)
 
 
 def air_address() -> str:
@@ -113,6 +139,7 @@ def _spawn_server(path: str) -> subprocess.Popen:
         sys.executable, "-m", "bleboard", "air",
         "--listen", "unix:" + path,
         "--idle-exit", os.environ.get(ENV_IDLE_EXIT) or str(DEFAULT_IDLE_EXIT_S),
+        "--latency", default_latency(),
         "--auto",
     ]  # fmt: skip
     process = subprocess.Popen(
