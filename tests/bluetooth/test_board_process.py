@@ -85,3 +85,21 @@ def test_latency_picks_its_own_default_radio(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bleboard", "run", "-c", code],
                          env=dict(env, BLEBOARD_LATENCY="sometimes"), capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "BLEBOARD_LATENCY" in bad.stderr
+
+
+def test_a_reset_board_keeps_its_address(tmp_path):
+    air, address = start_air(tmp_path)
+    try:
+        code = ("import machine, bluetooth\n"
+                "b = bluetooth.BLE(); b.active(1)\n"
+                "print(machine.reset_cause(), b.config('mac')[1].hex())\n"
+                "if machine.reset_cause() == machine.PWRON_RESET:\n"
+                "    machine.reset()\n")
+        out = subprocess.run([sys.executable, "-m", "bleboard", "run", "-c", code], env=board_env(address),
+                             capture_output=True, text=True, timeout=30)
+        first, second = out.stdout.split("\n")[:2]
+        assert first.split()[0] != second.split()[0]  # a power-on, then the reset
+        assert first.split()[1] == second.split()[1]
+    finally:
+        air.terminate()
+        air.wait(5)

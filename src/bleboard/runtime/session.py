@@ -137,10 +137,25 @@ def finish(status, *, interrupted=False):
         os._exit(130 if interrupted else status)
 
 
+def _board_address():
+    """The public address of the board's radio, if it is on (for the board after the reset)."""
+    bt = sys.modules.get("bluetooth")
+    try:
+        ble = bt.BLE() if bt is not None and hasattr(bt, "BLE") else None
+        if ble is not None and ble.active():
+            addr_type, addr = ble.config("mac")
+            if addr_type == 0:
+                return ":".join("%02X" % b for b in addr)
+    except Exception:  # noqa: BLE001 - a reset must happen whatever the radio says
+        pass
+    return None
+
+
 def restart(cause):
     """Reset the board: run the program again from the top (see module doc)."""
     log.debug("reset (cause %d)", cause)
     stop_irq_delivery()
+    address = _board_address()
     shutdown_radio()
     flush_stdio()
     if _reexec_args is None or os.environ.get("BLEBOARD_RESET") == "exit":
@@ -148,6 +163,8 @@ def restart(cause):
     env = dict(os.environ, BLEBOARD_RESET_CAUSE=str(cause))
     if _unique_id is not None:
         env["BLEBOARD_UNIQUE_ID"] = _unique_id.hex()
+    if address and not env.get("BLEBOARD_ADDRESS"):
+        env["BLEBOARD_ADDRESS"] = address  # a board keeps its address across resets
     argv = [sys.executable, "-m", "bleboard", "run"] + _reexec_args
     try:
         # Ignored signals survive exec: give the new board Ctrl-C back (kbd_intr(-1) is undone
