@@ -33,7 +33,7 @@ import time
 import traceback
 
 WAKE_SIGNAL = signal.SIGUSR1
-RESIGNAL_FIRST_S = 0.0002  # first look, soon after a wake-up signal was sent
+RESIGNAL_FIRST_S = 0.0005  # first look, soon after a wake-up signal was sent
 RESIGNAL_S = 0.005  # the longest a queued callback waits before the watchdog signals again
 
 
@@ -75,7 +75,8 @@ class Scheduler:
         if threading.current_thread() is not threading.main_thread():
             return False
         try:
-            return signal.getsignal(WAKE_SIGNAL) in (signal.SIG_DFL, None)
+            # SIG_IGN too: a closed scheduler leaves it (SIG_DFL would kill on a late signal).
+            return signal.getsignal(WAKE_SIGNAL) in (signal.SIG_DFL, signal.SIG_IGN, None)
         except ValueError:
             return False
 
@@ -105,10 +106,31 @@ class Scheduler:
             signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
         except (ProcessLookupError, OSError):
             pass  # the interpreter is shutting down
+        loop = _running_loop()
+        if loop is not None:
+            # The usual producer is the radio thread's event loop: a timer there checks that
+            # the wake-up arrived, without waking another thread for every event.
+            loop.call_later(RESIGNAL_FIRST_S, self._recheck, loop, self._ran, RESIGNAL_FIRST_S)
+            return
         try:
-            self._arm.release()  # wake the watchdog: a plain lock, cheap for the radio thread
+            self._arm.release()  # wake the watchdog thread: a plain lock, cheap to release
         except RuntimeError:
             pass  # already armed
+
+    def _recheck(self, loop, seen, delay):
+        """Loop timer: re-signal while callbacks wait and nothing ran since (see above)."""
+        with self._lock:
+            if self._closed or not (self._signalled and self._queue):
+                return
+            stuck = self._ran == seen and not self._running and not self._held
+            seen = self._ran
+        if stuck:
+            try:
+                signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+            except (ProcessLookupError, OSError):
+                return
+        delay = min(delay * 2, RESIGNAL_S)
+        loop.call_later(delay, self._recheck, loop, seen, delay)
 
     def _watch(self):
         """Re-signal while a signal is outstanding and nothing has been delivered (see above).
@@ -222,6 +244,17 @@ class Scheduler:
                     signal.signal(WAKE_SIGNAL, previous)
             except ValueError:
                 pass
+
+
+def _running_loop():
+    """The asyncio loop running on this thread, if any (asyncio itself is not imported here)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _Hold:
