@@ -13,7 +13,7 @@ from . import _args, _errors, _events
 from ._api import _api, _positional
 from ._ble_l2cap import L2capMethods
 from ._ble_security import SecurityMethods
-from ._errors import EALREADY, EINVAL, ENODEV, ENOTCONN, PortError, oserror
+from ._errors import EINVAL, ENODEV, ENOTCONN, PortError, oserror
 from ._gattsdb import GattsDB
 from ._uuid import UUID
 
@@ -354,10 +354,7 @@ class BLE(SecurityMethods, L2capMethods):
         return handles
 
     def gatts_read(self, value_handle):
-        try:
-            handle = _args.u16(value_handle, "value_handle")
-        except TypeError:
-            raise
+        handle = _args.u16(value_handle, "value_handle")
         if self._port is None or not self._port.is_active():
             return b""
         return self._db.read(handle)
@@ -476,6 +473,3 @@ for _name in ("gap_disconnect", "gatts_register_services", "gatts_read", "gatts_
               "gattc_discover_descriptors", "gattc_read", "gattc_write", "gattc_exchange_mtu", "irq"):
     _positional_only(_name)
 del _name
-
-# Silence "unused" for names kept for ports and tests.
-_ = (EALREADY,)

@@ -26,6 +26,9 @@ class EventSink(Protocol):
     def stored_value(self, value_handle) -> bytes:
         """Current stored value (for notify/indicate without data, and send_update)."""
 
+    def length_ok(self, value_handle, size) -> bool:
+        """Extension gatts_set_length: False when a remote write of `size` bytes is refused."""
+
 
 class Port(Protocol):
     # ---- called by the binding: lifecycle -------------------------------
@@ -88,3 +91,8 @@ class Port(Protocol):
     def write(self, conn_handle, value_handle, data, mode) -> None: ...
 
     def exchange_mtu(self, conn_handle) -> None: ...
+
+    # ---- optional parts, as attributes (absent on ports without them) ---
+    # port.security: pair(link), passkey(link, action, value), set_irk(irk)   (bleboard/port/security.py)
+    # port.l2cap: listen, connect, disconnect, send, recvinto, set_max_channels (bleboard/port/l2cap.py)
+    # port.link(conn_handle) -> the connection object those take; PortError(ENOTCONN) if unknown

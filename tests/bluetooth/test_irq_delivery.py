@@ -3,7 +3,6 @@
 import threading
 import time
 
-import bluetooth
 from bluetooth import UUID
 
 IRQ_CENTRAL_CONNECT = 1
