@@ -22,10 +22,8 @@ import threading
 import time
 
 import bluetooth
-from bumble.core import UUID as BUUID
-from bumble.device import Device, Peer
-from bumble.gatt import Characteristic, Service
-from bumble.hci import Address
+import rawbumble
+from bumble.gatt import Characteristic
 
 from bleboard.radio.local import LocalRadio
 
@@ -44,48 +42,11 @@ IRQ_L2CAP_ACCEPT, IRQ_L2CAP_CONNECT, IRQ_L2CAP_RECV, IRQ_L2CAP_SEND_READY = 22, 
 
 # ---- raw Bumble on both sides ------------------------------------------------------
 async def raw_bench():
-    radio = LocalRadio(latency="fast")
-    devices = []
-    for i in range(2):
-        t = radio.attach()
-        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
-        await d.power_on()
-        devices.append(d)
-    periph, central = devices
-    char = Characteristic(BUUID.from_16_bits(CHR), Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
-                          Characteristic.READABLE, b"")
-    periph.add_service(Service(BUUID.from_16_bits(SVC), [char]))
-    periph.gatt_server.max_mtu = MTU
-    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    got = asyncio.get_running_loop().create_future()
-    periph.once("connection", lambda c: got.set_result(c))
-    conn = await central.connect(periph.random_address)
-    pconn = await got
-    peer = Peer(conn)
-    await peer.request_mtu(MTU)
-    await peer.discover_services()
-    (svc,) = [s for s in peer.services if s.uuid == BUUID.from_16_bits(SVC)]
-    await svc.discover_characteristics()
-    proxy = svc.characteristics[0]
+    props = Characteristic.Properties.READ | Characteristic.Properties.NOTIFY
+    periph, pconn, char, conn, proxy = await rawbumble.notify_link(props, MTU)
     results = {}
     for size in SIZES:
-        payload = bytes(size)
-        done = asyncio.get_running_loop().create_future()
-        count = [0]
-
-        def on_value(value, count=count, done=done):
-            count[0] += 1
-            if count[0] == N_NOTIFY and not done.done():
-                done.set_result(None)
-
-        subscribers = conn.gatt_client.notification_subscribers.setdefault(proxy.handle, set())
-        subscribers.clear()
-        subscribers.add(on_value)
-        t0 = time.perf_counter()
-        for _ in range(N_NOTIFY):
-            await periph.notify_subscriber(pconn, char, payload, force=True)
-        await asyncio.wait_for(done, 60)
-        results[size] = N_NOTIFY * size / (time.perf_counter() - t0) / 1000
+        results[size] = await rawbumble.notify_rate(periph, pconn, char, conn, proxy, size, N_NOTIFY, 60)
     await conn.disconnect()
     return results
 
@@ -225,14 +186,7 @@ async def aioble_receive_bench(aioble, queue_depth):
 async def raw_l2cap_bench():
     from bumble.l2cap import LeCreditBasedChannelSpec
 
-    radio = LocalRadio(latency="fast")
-    devices = []
-    for i in range(2):
-        t = radio.attach()
-        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
-        await d.power_on()
-        devices.append(d)
-    periph, central = devices
+    periph, central = await rawbumble.devices()
     received = [0]
     done = asyncio.get_running_loop().create_future()
 
@@ -245,8 +199,7 @@ async def raw_l2cap_bench():
         channel.sink = on_sdu
 
     periph.create_l2cap_server(LeCreditBasedChannelSpec(L2CAP_PSM, L2CAP_MTU), on_channel)
-    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    conn = await central.connect(periph.random_address)
+    conn, _ = await rawbumble.connect(periph, central)
     channel = await conn.create_l2cap_channel(LeCreditBasedChannelSpec(L2CAP_PSM, L2CAP_MTU))
     data = bytes(L2CAP_MTU)
     t0 = time.perf_counter()

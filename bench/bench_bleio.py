@@ -14,10 +14,8 @@ import sys
 import tempfile
 import time
 
-from bumble.core import UUID as BUUID
-from bumble.device import Device, Peer
-from bumble.gatt import Characteristic, Service
-from bumble.hci import Address
+import rawbumble
+from bumble.gatt import Characteristic
 
 import bluetooth
 import _bleio
@@ -31,43 +29,8 @@ SVC, CHR = 0xFE00, 0xFE01
 
 async def raw_notify():
     """KB/s of SIZE-byte notifications, Bumble host to Bumble host."""
-    radio = LocalRadio(latency="fast")
-    devices = []
-    for i in range(2):
-        t = radio.attach()
-        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
-        await d.power_on()
-        devices.append(d)
-    periph, central = devices
-    char = Characteristic(BUUID.from_16_bits(CHR), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b"")
-    periph.add_service(Service(BUUID.from_16_bits(SVC), [char]))
-    periph.gatt_server.max_mtu = MTU
-    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    got = asyncio.get_running_loop().create_future()
-    periph.once("connection", lambda c: got.set_result(c))
-    conn = await central.connect(periph.random_address)
-    pconn = await got
-    peer = Peer(conn)
-    await peer.request_mtu(MTU)
-    await peer.discover_services()
-    (svc,) = [s for s in peer.services if s.uuid == BUUID.from_16_bits(SVC)]
-    await svc.discover_characteristics()
-    proxy = svc.characteristics[0]
-    done = asyncio.get_running_loop().create_future()
-    count = [0]
-
-    def on_value(value):
-        count[0] += 1
-        if count[0] == N_NOTIFY and not done.done():
-            done.set_result(None)
-
-    conn.gatt_client.notification_subscribers.setdefault(proxy.handle, set()).add(on_value)
-    payload = bytes(SIZE)
-    t0 = time.perf_counter()
-    for _ in range(N_NOTIFY):
-        await periph.notify_subscriber(pconn, char, payload, force=True)
-    await asyncio.wait_for(done, 120)
-    rate = N_NOTIFY * SIZE / (time.perf_counter() - t0) / 1000
+    periph, pconn, char, conn, proxy = await rawbumble.notify_link(Characteristic.Properties.NOTIFY, MTU)
+    rate = await rawbumble.notify_rate(periph, pconn, char, conn, proxy, SIZE, N_NOTIFY)
     await conn.disconnect()
     return rate
 

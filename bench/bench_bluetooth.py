@@ -12,18 +12,17 @@ import threading
 import time
 
 import bluetooth
-from bumble.core import UUID as BUUID
-from bumble.device import Device, Peer
-from bumble.gatt import Characteristic, Service
-from bumble.hci import Address
+import rawbumble
+from bumble.device import Peer
+from bumble.gatt import Characteristic
 
 from bleboard.radio.local import LocalRadio
+from rawbumble import CHR, SVC
 
 N_NOTIFY = 3000
 N_WRITES = 300
 N_CONNECT = 15
 MTU = 247
-SVC, CHR = 0xFE00, 0xFE01
 
 IRQ_CENTRAL_CONNECT, IRQ_PERIPHERAL_CONNECT, IRQ_PERIPHERAL_DISCONNECT = 1, 7, 8
 IRQ_GATTC_SERVICE_DONE, IRQ_GATTC_CHARACTERISTIC_DONE = 10, 12
@@ -31,39 +30,18 @@ IRQ_GATTC_WRITE_DONE, IRQ_GATTC_NOTIFY, IRQ_MTU_EXCHANGED = 17, 18, 21
 
 
 # ---- raw Bumble ----------------------------------------------------------------
-async def _raw_pair(radio):
-    devices = []
-    for i in range(2):
-        t = radio.attach()
-        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
-        await d.power_on()
-        devices.append(d)
-    periph, central = devices
-    char = Characteristic(BUUID.from_16_bits(CHR), Characteristic.Properties.READ | Characteristic.Properties.WRITE
-                          | Characteristic.Properties.NOTIFY, Characteristic.READABLE | Characteristic.WRITEABLE, b"")
-    periph.add_service(Service(BUUID.from_16_bits(SVC), [char]))
-    periph.gatt_server.max_mtu = MTU
-    return periph, central, char
-
-
-async def _raw_connect(periph, central):
-    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    got = asyncio.get_running_loop().create_future()
-    periph.once("connection", lambda c: got.set_result(c))
-    conn = await central.connect(periph.random_address)
-    pconn = await got
-    return conn, pconn
+RAW_PROPS = Characteristic.Properties.READ | Characteristic.Properties.WRITE | Characteristic.Properties.NOTIFY
 
 
 async def raw_bench():
-    radio = LocalRadio(latency="fast")
-    periph, central, char = await _raw_pair(radio)
+    periph, central = await rawbumble.devices()
+    char = await rawbumble.gatt_server(periph, RAW_PROPS, MTU)
     results = {}
     # connect + discovery latency
     times = []
     for _ in range(N_CONNECT):
         t0 = time.perf_counter()
-        conn, pconn = await _raw_connect(periph, central)
+        conn, pconn = await rawbumble.connect(periph, central)
         peer = Peer(conn)
         await peer.discover_services()
         for s in peer.services:
@@ -72,37 +50,16 @@ async def raw_bench():
         await conn.disconnect()
         await asyncio.sleep(0.01)
     results["connect+discover (ms)"] = statistics.median(times) * 1000
-    conn, pconn = await _raw_connect(periph, central)
-    peer = Peer(conn)
-    await peer.request_mtu(MTU)
-    await peer.discover_services()
-    (svc,) = [s for s in peer.services if s.uuid == BUUID.from_16_bits(SVC)]
-    await svc.discover_characteristics()
-    proxy = svc.characteristics[0]
+    conn, pconn = await rawbumble.connect(periph, central)
+    proxy = await rawbumble.discover(conn, MTU)
     # write with response round trips
     t0 = time.perf_counter()
     for i in range(N_WRITES):
         await proxy.write_value(b"w%03d" % i, with_response=True)
     results["write round trip (ms)"] = (time.perf_counter() - t0) / N_WRITES * 1000
-    # notification throughput
     for size in (20, MTU - 3):
-        payload = bytes(size)
-        done = asyncio.get_running_loop().create_future()
-        count = [0]
-
-        def on_value(value, count=count, done=done):
-            count[0] += 1
-            if count[0] == N_NOTIFY and not done.done():
-                done.set_result(None)
-
-        central_client = conn.gatt_client
-        central_client.notification_subscribers.setdefault(proxy.handle, set()).clear()
-        central_client.notification_subscribers[proxy.handle].add(on_value)
-        t0 = time.perf_counter()
-        for _ in range(N_NOTIFY):
-            await periph.notify_subscriber(pconn, char, payload, force=True)
-        await asyncio.wait_for(done, 60)
-        results["notify %dB (KB/s)" % size] = N_NOTIFY * size / (time.perf_counter() - t0) / 1000
+        rate = await rawbumble.notify_rate(periph, pconn, char, conn, proxy, size, N_NOTIFY, 60)
+        results["notify %dB (KB/s)" % size] = rate
     await conn.disconnect()
     return results
 
@@ -218,14 +175,10 @@ def floor_bench():
     sched = scheduler.default()
 
     async def setup():
-        radio = LocalRadio(latency="fast")
-        periph, central, _ = await _raw_pair(radio)
-        conn, _ = await _raw_connect(periph, central)
-        peer = Peer(conn)
-        await peer.discover_services()
-        (svc,) = [s for s in peer.services if s.uuid == BUUID.from_16_bits(SVC)]
-        await svc.discover_characteristics()
-        return conn, svc.characteristics[0]
+        periph, central = await rawbumble.devices()
+        await rawbumble.gatt_server(periph, RAW_PROPS, MTU)
+        conn, _ = await rawbumble.connect(periph, central)
+        return conn, await rawbumble.discover(conn)
 
     conn, proxy = rl.run(setup())
     changed = threading.Condition()

@@ -15,9 +15,8 @@ import threading
 import time
 
 import bluetooth
+import rawbumble
 from bumble import l2cap
-from bumble.device import Device
-from bumble.hci import Address
 
 from bleboard.port.l2cap import mps_for
 from bleboard.radio.local import LocalRadio
@@ -33,14 +32,7 @@ IRQ_L2CAP_CONNECT, IRQ_L2CAP_DISCONNECT, IRQ_L2CAP_RECV, IRQ_L2CAP_SEND_READY = 
 
 # ---- raw Bumble ----------------------------------------------------------------
 async def raw_bench(mtu):
-    radio = LocalRadio(latency="fast")
-    devices = []
-    for i in range(2):
-        t = radio.attach()
-        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
-        await d.power_on()
-        devices.append(d)
-    periph, central = devices
+    periph, central = await rawbumble.devices()
     spec = l2cap.LeCreditBasedChannelSpec(psm=PSM, mtu=mtu, mps=mps_for(mtu))
     received = [0]
     done = asyncio.get_running_loop().create_future()
@@ -56,8 +48,7 @@ async def raw_bench(mtu):
         opened.set_result(channel)
 
     periph.create_l2cap_server(spec, handler=on_channel)
-    await periph.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    conn = await central.connect(periph.random_address)
+    conn, _ = await rawbumble.connect(periph, central)
     channel = await central.create_l2cap_channel(conn, l2cap.LeCreditBasedChannelSpec(
         psm=PSM, mtu=mtu, mps=mps_for(mtu)))
     await opened
