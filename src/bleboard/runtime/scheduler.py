@@ -117,23 +117,30 @@ class Scheduler:
         except RuntimeError:
             pass  # already armed
 
-    def _recheck(self, loop, seen, delay):
-        """Loop timer: re-signal while callbacks wait and nothing ran since (see above)."""
+    def _resignal_if_stuck(self, seen):
+        """One look: None when nothing waits any more (or closed), else the progress count
+        to compare next time; sends the wake-up again when nothing ran since `seen`."""
         with self._lock:
             if self._closed or not (self._signalled and self._queue):
-                return
+                return None
             stuck = self._ran == seen and not self._running and not self._held
             seen = self._ran
         if stuck:
             try:
                 signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
             except (ProcessLookupError, OSError):
-                return
-        delay = min(delay * 2, RESIGNAL_S)
-        loop.call_later(delay, self._recheck, loop, seen, delay)
+                return None
+        return seen
+
+    def _recheck(self, loop, seen, delay):
+        """Loop timer: re-signal while callbacks wait and nothing ran since (see above)."""
+        seen = self._resignal_if_stuck(seen)
+        if seen is not None:
+            delay = min(delay * 2, RESIGNAL_S)
+            loop.call_later(delay, self._recheck, loop, seen, delay)
 
     def _watch(self):
-        """Re-signal while a signal is outstanding and nothing has been delivered (see above).
+        """The same re-check as a thread, for producers that run no event loop.
 
         The race is common, not rare: the radio thread gets the GIL exactly when the main
         thread drops it to block, and signals it at once. So the first retry comes quickly
@@ -145,21 +152,12 @@ class Scheduler:
                 return
             delay = RESIGNAL_FIRST_S
             seen = self._ran
-            while True:
+            while seen is not None:
                 time.sleep(delay)
-                with self._lock:
-                    if self._closed:
-                        return
-                    if not (self._signalled and self._queue):
-                        break  # delivered: back to sleep until the next wake-up
-                    stuck = self._ran == seen and not self._running and not self._held
-                    seen = self._ran
-                if stuck:
-                    try:
-                        signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
-                    except (ProcessLookupError, OSError):
-                        return
+                seen = self._resignal_if_stuck(seen)
                 delay = min(delay * 2, RESIGNAL_S)
+            if self._closed:
+                return
 
     # ---- consumer side -------------------------------------------------
 
