@@ -13,6 +13,7 @@ PSM = 0x0081
 MTU = 240
 ADV_NAME = "aioble-files"
 NOT_FOUND = 0xFFFFFFFF
+PSM_NOT_SUPPORTED = 8  # the status a refused "no server on that PSM" connect reports
 
 
 async def recv_exact(channel, n, timeout_ms):
@@ -33,6 +34,19 @@ async def request(channel, message, timeout_ms):
     return await recv_exact(channel, n, timeout_ms)
 
 
+async def open_channel(conn, timeout_ms):
+    """The server starts listening on PSM only once it has our connection, so a request
+    sent right after connecting can find nobody there yet: ask again for a while."""
+    tries = max(1, timeout_ms // 100)
+    for attempt in range(tries):
+        try:
+            return await conn.l2cap_connect(PSM, MTU, timeout_ms)
+        except aioble.L2CAPConnectionError as e:
+            if e.args[0] != PSM_NOT_SUPPORTED or attempt == tries - 1:
+                raise
+        await asyncio.sleep(0.1)
+
+
 async def find_server(timeout_ms):
     async with aioble.scan(timeout_ms, interval_us=30000, window_us=30000, active=True) as scanner:
         async for result in scanner:
@@ -49,7 +63,7 @@ async def main(directory=None, timeout_ms=5000, log=print):
         return {}
     files = {}
     async with await device.connect(timeout_ms=timeout_ms) as conn:
-        async with await conn.l2cap_connect(PSM, MTU, timeout_ms) as channel:
+        async with await open_channel(conn, timeout_ms) as channel:
             names = (await request(channel, b"L", timeout_ms)).decode().split("\n")
             for name in names:
                 if not name:
