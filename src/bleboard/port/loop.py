@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import threading
 
+from bleboard.runtime.scheduler import untraced_thread
 from bluetooth._errors import ETIMEDOUT, PortError
 
 log = logging.getLogger("bleboard.port")
@@ -36,6 +37,7 @@ class RadioLoop:
         self._inbox_scheduled = False
 
     def _main(self):
+        untraced_thread()  # a traced radio thread can stall irq delivery (see there)
         asyncio.set_event_loop(self.loop)
         # Errors inside callbacks go to our logger (silent unless asked), never to the board's
         # output: a stray traceback would break a multitest's expected output.

@@ -33,6 +33,10 @@ import time
 import traceback
 
 WAKE_SIGNAL = signal.SIGUSR1
+# CPython 3.11 only: a traced thread entering a function while a signal waits for the main
+# thread goes back to the same RESUME instruction until the main thread has run the handler
+# (DO_TRACING -> eval breaker -> DO_TRACING ...), holding the GIL except at switch intervals.
+_TRACE_SPINS = sys.version_info[:2] == (3, 11)
 RESIGNAL_FIRST_S = 0.0005  # first look, soon after a wake-up signal was sent
 RESIGNAL_S = 0.005  # the longest a queued callback waits before the watchdog signals again
 
@@ -146,6 +150,7 @@ class Scheduler:
         thread drops it to block, and signals it at once. So the first retry comes quickly
         and later ones back off.
         """
+        untraced_thread()
         while True:
             self._arm.acquire()
             if self._closed:
@@ -242,6 +247,18 @@ class Scheduler:
                     signal.signal(WAKE_SIGNAL, previous)
             except ValueError:
                 pass
+
+
+def untraced_thread():
+    """Call first thing in a thread that produces wake-up signals (the radio loop, the
+    watchdog): it drops the tracer or profiler that coverage.py or a debugger installs in
+    every new thread. Under 3.11 such a thread spins while our signal is pending, and when
+    that signal missed the main thread's wait (the race the re-check repairs), the thread
+    that should re-send it is the one spinning: delivery stops until that wait times out.
+    Coverage of the port's radio-side code is the price; handlers run on the main thread."""
+    if _TRACE_SPINS:
+        sys.settrace(None)
+        sys.setprofile(None)
 
 
 def _running_loop():
