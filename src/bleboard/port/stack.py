@@ -19,6 +19,7 @@ from bluetooth._errors import EINVAL, ENODEV, ENOMEM, ENOTCONN, PortError
 
 from . import loop as radio_loop
 from .gap import Gap
+from .host import QuietHost
 from .gattc import GattClient
 from .gatts import MAX_QUEUED_INDICATIONS, GattServer
 from .l2cap import L2cap
@@ -106,7 +107,8 @@ class BumblePort:
         config.advertising_data = b""
         config.scan_response_data = b""
         config.keystore = None
-        device = Device.with_hci(config.name, hci.Address.generate_static_address(), transport.source, transport.sink)
+        host = QuietHost(controller_source=transport.source, controller_sink=transport.sink)
+        device = Device(name=config.name, address=hci.Address.generate_static_address(), host=host)
         device.config = config
         self.device = device
         self.gatts.attach(device)
