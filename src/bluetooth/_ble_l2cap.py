@@ -13,7 +13,7 @@ Choices where MicroPython leaves the behaviour open (spec §8.10 and issue 3):
 * l2cap_send on the channel that just closed raises OSError(ENOTCONN) (EINVAL for a CID
   that never existed), so a sender waiting for _IRQ_L2CAP_SEND_READY learns why;
 * sending an empty buffer sends nothing and returns True;
-* the peer may send a window of a few SDUs (about 64 KB, 4-32 SDUs) before it needs the
+* the peer may send a window of a few SDUs (about 64 KB, 4-64 SDUs) before it needs the
   credits that only a drained receive buffer gives back; NimBLE's window is one SDU.
 """
 

@@ -78,7 +78,7 @@ def mps_for(mtu):
 # MIN_ and MAX_WINDOW_SDUS full SDUs (see credits_for).
 WINDOW_BYTES = 64 * 1024
 MIN_WINDOW_SDUS = 4
-MAX_WINDOW_SDUS = 32
+MAX_WINDOW_SDUS = 64
 
 
 def credits_for(mtu):
