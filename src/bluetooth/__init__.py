@@ -21,4 +21,9 @@ def _shutdown():
     loop.shutdown()
 
 
+def _soft_reset():
+    """What a board's soft reset does to `bluetooth` (used by the virtual pty board)."""
+    BLE._soft_reset()
+
+
 __all__ = ["BLE", "UUID", "FLAG_READ", "FLAG_WRITE", "FLAG_NOTIFY", "FLAG_INDICATE", "FLAG_WRITE_NO_RESPONSE"]

@@ -80,6 +80,23 @@ class BLE(SecurityMethods, L2capMethods):
         return cls._create(options)
 
     @classmethod
+    def _soft_reset(cls):
+        """A board's soft reset: radio off, and a fresh singleton (no irq handler, default
+        config) that keeps the old one's port, so the board keeps its address."""
+        with cls._singleton_lock:
+            old = cls._singleton
+            if old is None:
+                return
+            try:
+                old.active(False)
+            except OSError:
+                pass
+            old._events.handler = None
+            fresh = cls._create(old._options)
+            fresh._port = old._port
+            cls._singleton = fresh
+
+    @classmethod
     def _create(cls, options):
         self = object.__new__(cls)
         self._options = dict(options)

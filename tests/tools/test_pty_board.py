@@ -87,6 +87,27 @@ def test_soft_reset_clears_globals(board):
     assert r.stdout.split() == ["5", "False"]
 
 
+def test_soft_reset_clears_frozen_libraries_and_the_ble_object(board):
+    """As on a board: aioble's module state and the BLE object's handler are gone, the address stays."""
+    path, _ = board
+    r = mpremote(path, "exec",
+                 "import bluetooth, aioble\n"
+                 "aioble.left_behind = 1\n"
+                 "ble = bluetooth.BLE(); ble.active(True); ble.irq(print)\n"
+                 "print(ble.config('mac')[1].hex())",
+                 "+", "soft-reset", "+", "resume", "exec",
+                 "import bluetooth, aioble\n"
+                 "print(hasattr(aioble, 'left_behind'), bluetooth.BLE().active())\n"
+                 "ble = bluetooth.BLE(); ble.active(True)\n"
+                 "print(ble.config('mac')[1].hex())\n"
+                 "print(ble._events.handler is None)")
+    assert r.returncode == 0, r.stderr
+    before, flags, after, no_handler = r.stdout.strip().splitlines()[-4:]
+    assert flags == "False False"
+    assert after == before
+    assert no_handler == "True"
+
+
 def test_hard_reset_keeps_the_device_path(board):
     """`mpremote reset` (machine.reset()) restarts the board process on the same pty, as a board on its port."""
     path, _ = board

@@ -23,6 +23,9 @@ from bleboard.tools import repl_server
 from bleboard.tools.vfs import BoardFS
 
 BOOT_TIMEOUT = 20.0  # seconds for a board process to print its device path
+# Pure-Python libraries a real board has frozen into its firmware: a soft reset re-imports
+# them fresh there (their module state is on the heap), so it does here.
+FROZEN_LIBRARIES = ("aioble", "_bleio", "adafruit_ble", "adafruit_bluefruit_connect")
 
 
 class Board:
@@ -34,18 +37,21 @@ class Board:
         self.vfs_module = self.fs.vfs_module()
         self.build_date = time.strftime("%Y-%m-%d")
         self.globals = {}
+        self.boot_path = list(sys.path)  # a soft reset puts sys.path back, as a board does
 
     def reset(self):
         bt = sys.modules.get("bluetooth")
-        if bt is not None and hasattr(bt, "BLE"):
+        if bt is not None and hasattr(bt, "_soft_reset"):
             try:
-                bt.BLE().active(False)  # a soft reset turns the radio off on a board too
+                bt._soft_reset()  # radio off, a fresh BLE() with no handler, same address
             except Exception as e:
-                logging.getLogger("bleboard.board").warning("deactivating BLE on soft reset: %s", e)
+                logging.getLogger("bleboard.board").warning("resetting BLE on soft reset: %s", e)
         for name, module in list(sys.modules.items()):
             origin = getattr(module, "__file__", None) or ""
-            if origin and os.path.realpath(origin).startswith(self.fs.root + os.sep):
+            on_board = origin and os.path.realpath(origin).startswith(self.fs.root + os.sep)
+            if on_board or _frozen(name):
                 del sys.modules[name]  # re-imported fresh, as after a board's reset
+        sys.path[:] = self.boot_path
         self.fs.chdir("/")
         main = types.ModuleType("__main__")
         env = dict(vars(builtins))
@@ -64,6 +70,11 @@ class Board:
         if level == 0 and name == "vfs":
             return self.vfs_module
         return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+def _frozen(name):
+    top = name.split(".", 1)[0]
+    return top in FROZEN_LIBRARIES or top.startswith("adafruit_ble_")
 
 
 def _help(obj=None):
