@@ -64,7 +64,7 @@ class Adapter:
         self._scan = None
         self._conns = {}
         self._connecting = None
-        self._bonds = {}
+        self._bonds = None  # BondStore, opened with the radio (see _bonds.py)
         from ._gatts import Server
 
         self._server = Server(self)
@@ -324,7 +324,14 @@ class Adapter:
 
     def erase_bonding(self):
         """Erase all stored bonding keys."""
-        self._bonds.clear()
+        self._bond_store().clear()
+
+    def _bond_store(self):
+        if self._bonds is None:
+            from ._bonds import BondStore, default_path
+
+            self._bonds = BondStore(default_path())
+        return self._bonds
 
     # ---- events -------------------------------------------------------------------
 
@@ -388,17 +395,10 @@ class Adapter:
     # ---- bonding store (NimBLE's secret protocol, spec/bluetooth.md 4.5) ----------------
 
     def _get_secret(self, sec_type, index, key):
-        if key is None:
-            found = [v for (t, _k), v in self._bonds.items() if t == sec_type]
-            return found[index] if index < len(found) else None
-        return self._bonds.get((sec_type, bytes(key)))
+        return self._bond_store().get(sec_type, index, key)
 
     def _set_secret(self, sec_type, key, value):
-        k = (sec_type, bytes(key))
-        if value is None:
-            return self._bonds.pop(k, None) is not None
-        self._bonds[k] = bytes(value)
-        return True
+        return self._bond_store().set(sec_type, key, value)
 
 
 _HEXDIGITS = "0123456789abcdef"
