@@ -17,13 +17,18 @@ from bleboard.radio.local import LocalRadio
 SVC, CHR = 0xFE00, 0xFE01
 
 
-async def devices(n=2, radio=None):
-    """n powered-on Bumble devices on `radio` (a new fast LocalRadio by default)."""
+async def devices(n=2, radio=None, host_class=None):
+    """n powered-on Bumble devices on `radio` (a new fast LocalRadio by default); `host_class`
+    replaces Bumble's Host (the floor measurement uses our port's QuietHost)."""
     radio = radio or LocalRadio(latency="fast")
     made = []
     for i in range(n):
         t = radio.attach()
-        d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
+        if host_class is None:
+            d = Device.with_hci("raw%d" % i, Address.generate_static_address(), t.source, t.sink)
+        else:
+            d = Device(name="raw%d" % i, address=Address.generate_static_address(),
+                       host=host_class(controller_source=t.source, controller_sink=t.sink))
         await d.power_on()
         made.append(d)
     return made
