@@ -141,6 +141,32 @@ def test_numeric_comparison(radio, accept):
     assert updates(c)[-1] == expected and updates(p)[-1] == expected
 
 
+# KeyboardDisplay (io=4) against every other capability, as the Core spec's pairing method
+# table maps them (Vol 3, Part H, 2.3.5.1): (central io, peripheral io, LE secure) ->
+# (central's passkey actions, peripheral's, authenticated). The central initiates.
+KEYBOARD_DISPLAY_CASES = [
+    (4, 4, True, [4], [4], 1),     # both can confirm: numeric comparison
+    (4, 4, False, [3], [2], 1),    # legacy: the initiator displays, the responder types
+    (4, 0, True, [2], [3], 1),     # responder DisplayOnly displays, initiator types
+    (2, 4, True, [2], [3], 1),     # initiator KeyboardOnly types what the responder shows
+    (4, 2, False, [3], [2], 1),    # responder KeyboardOnly types what the initiator shows
+    (3, 4, True, [], [], 0),       # NoInputNoOutput: just works, not authenticated
+]
+
+
+@pytest.mark.parametrize("c_io, p_io, le_secure, c_actions, p_actions, authenticated", KEYBOARD_DISPLAY_CASES)
+def test_keyboard_display_pairing_methods(radio, c_io, p_io, le_secure, c_actions, p_actions, authenticated):
+    p, c, conn, _, _ = connect_pair(radio, {"io": p_io, "mitm": True, "le_secure": le_secure},
+                                    {"io": c_io, "mitm": True, "le_secure": le_secure})
+    # Whoever displays tells the other side's "user" the passkey it chose.
+    p.passkey = c.passkey = 246810
+    c.ble.gap_pair(conn)
+    wait_until(lambda: updates(c) and updates(p), timeout=10)
+    assert [d[1] for d in c.of(IRQ_PASSKEY_ACTION)] == c_actions
+    assert [d[1] for d in p.of(IRQ_PASSKEY_ACTION)] == p_actions
+    assert updates(c)[-1] == updates(p)[-1] == (1, authenticated, 0, 16)
+
+
 def test_attribute_permissions(radio):
     services = [(UUID(0xE000), [(UUID(0xE001), FLAG_READ | FLAG_READ_ENCRYPTED),
                                 (UUID(0xE002), FLAG_READ | FLAG_READ_AUTHENTICATED),
