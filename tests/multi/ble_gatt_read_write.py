@@ -49,6 +49,9 @@ def irq(event, data):
             ble.gatts_write(h_counter, "reads=%d" % reads)  # reflected in this very read
         return 0
     copied = tuple(bytes(x) if isinstance(x, memoryview) else x for x in data)
+    if event == _IRQ_GATTS_WRITE:
+        # The value as this write left it: a later write may land before the main code looks.
+        copied += (ble.gatts_read(data[1]),)
     queue.append((event, copied))
 
 
@@ -82,11 +85,11 @@ def instance0():
     multitest.next()
     _, _, central_addr = wait_for(_IRQ_CENTRAL_CONNECT)
     for _ in range(4):
-        conn, handle = wait_for(_IRQ_GATTS_WRITE)
+        conn, handle, value = wait_for(_IRQ_GATTS_WRITE)
         name = {h_rw: "rw", h_desc: "desc", h_wo: "wo"}.get(handle, handle)
-        print("GATTS_WRITE", name, ble.gatts_read(handle))
-    conn, handle = wait_for(_IRQ_GATTS_WRITE)
-    print("central address matches", ble.gatts_read(handle) == central_addr)
+        print("GATTS_WRITE", name, value)
+    conn, handle, value = wait_for(_IRQ_GATTS_WRITE)
+    print("central address matches", value == central_addr)
     wait_for(_IRQ_CENTRAL_DISCONNECT)
     ble.active(0)
 

@@ -108,6 +108,41 @@ def test_soft_reset_clears_frozen_libraries_and_the_ble_object(board):
     assert no_handler == "True"
 
 
+def test_irq_handlers_print_while_the_program_prints(board):
+    """A handler's print waits for the program's print to finish, as on a board (it used to
+    deadlock on the console's lock when the handler interrupted a write)."""
+    path, _ = board
+    code = (
+        "import micropython, _thread, time\n"
+        "ran = [0]\n"
+        "def cb(_):\n"
+        "    print('irq', ran[0])\n"
+        "    ran[0] += 1\n"
+        "def producer():\n"
+        "    sent = 0\n"
+        "    while sent < 300:\n"
+        "        try:\n"
+        "            micropython.schedule(cb, None)\n"
+        "            sent += 1\n"
+        "        except RuntimeError:\n"
+        "            pass  # the schedule queue is full, as on a board: try again\n"
+        "        time.sleep(0.0005)\n"
+        "_thread.start_new_thread(producer, ())\n"
+        "for i in range(2000):\n"
+        "    print('main', i)\n"
+        "while ran[0] < 300:\n"
+        "    time.sleep(0.01)\n"
+        "print('done', ran[0])\n"
+    )
+    r = mpremote(path, "exec", code, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "done 300"
+    assert [line for line in lines if line.startswith("main ")] == ["main %d" % i for i in range(2000)]
+    assert [line for line in lines if line.startswith("irq ")] == ["irq %d" % i for i in range(300)]
+    assert len(lines) == 2301
+
+
 def test_hard_reset_keeps_the_device_path(board):
     """`mpremote reset` (machine.reset()) restarts the board process on the same pty, as a board on its port."""
     path, _ = board

@@ -101,7 +101,7 @@ def serve(fs_root, announce=None, fds=None):
     `bleboard run -c "...resume(...)"`, handing over the pty's file descriptors,
     so the board comes back on the same device path, as a board on a fixed port.
     """
-    from bleboard.runtime import compat, precedence, scheduler, session
+    from bleboard.runtime import compat, precedence, scheduler, session, stdio
 
     fs_root = os.path.realpath(fs_root)
     os.makedirs(os.path.join(fs_root, "lib"), exist_ok=True)
@@ -125,6 +125,7 @@ def serve(fs_root, announce=None, fds=None):
         announce(path)
     console = repl_server.Console(master)
     sys.stdout = sys.stderr = repl_server.ConsoleOut(console)
+    stdio.guard(scheduler.default())  # a print is whole: an irq handler's print waits for it
     sys.stdin = repl_server.ConsoleIn(console)
     try:
         repl_server.ReplServer(console, Board(fs_root)).serve()

@@ -35,7 +35,9 @@ class Console:
         self.executing = False  # Ctrl-C becomes SIGINT to the main thread while code runs
         self.paste_active = False  # ... but not while raw-paste data (which may hold 0x03) streams in
         self.interrupt_pending = False  # the SIGINT came from the console, not from the host's terminal
-        self._lock = threading.Lock()
+        # Re-entrant: an irq handler runs from a signal on the main thread, possibly while
+        # the REPL itself is writing (echo, prompt); its output must not wait for itself.
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._pending = b""
         self._dropping = False
