@@ -42,6 +42,10 @@ class Terminal:
                 self.seen += chunk
         return self.seen
 
+    def forget_through(self, needle):
+        """Drop what was seen up to and including `needle`; what came in the same read stays."""
+        self.seen = self.seen[self.seen.index(needle) + len(needle):]
+
     def wait(self, timeout=15):
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
@@ -71,7 +75,7 @@ def test_repl_on_a_port(board):
     term = Terminal(sys.executable, "-m", "bleboard", "repl", "--port", path)
     try:
         term.expect(b"Ctrl-] to leave")  # the terminal is raw from here on
-        term.seen = b""
+        term.forget_through(b"Ctrl-] to leave")
         term.type(b"\x03")  # a fresh prompt whatever was on the screen
         term.expect(b">>> ")
         term.type(b"6 * 7\r")
@@ -86,7 +90,7 @@ def test_repl_on_a_virtual_board():
     term = Terminal(sys.executable, "-m", "bleboard", "repl")
     try:
         term.expect(b"Ctrl-] to leave")  # the terminal is raw from here on
-        term.seen = b""
+        term.forget_through(b"Ctrl-] to leave")  # the banner Ctrl-B asks for comes after it
         term.expect(b"bleboard-virtual with Bumble")
         term.expect(b">>> ")
         term.type(b"import time; time.sleep_ms(1); print('hello', 'board')\r")
@@ -128,7 +132,7 @@ def test_mpremote_repl_on_the_pty_board(board):
     try:
         term.expect(b"Connected to MicroPython at " + path.encode())
         term.expect(b"Use Ctrl-] or Ctrl-x to exit this shell")
-        term.seen = b""
+        term.forget_through(b"Use Ctrl-] or Ctrl-x to exit this shell")
         term.type(b"\r")
         term.expect(b">>> ")
         term.type(b"[x * x for x in range(4)]\r")
