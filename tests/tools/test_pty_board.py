@@ -6,7 +6,6 @@ from /dev/ttyACM0, so these are the same commands a user runs on hardware.
 
 import shutil
 import subprocess
-import time
 
 import pytest
 import serial
@@ -181,9 +180,8 @@ class Raw:
 def raw(board):
     r = Raw(board[0])
     r.s.write(b"\r\x03\x02")  # back to a friendly prompt whatever state the board is in
+    r.read_until(b"bleboard-virtual with Bumble")  # Ctrl-B's banner: the last answer
     r.read_until(b">>> ")
-    time.sleep(0.05)
-    r.s.reset_input_buffer()
     yield r
     r.s.write(b"\x02")
     r.close()
