@@ -180,8 +180,9 @@ class Raw:
 def raw(board):
     r = Raw(board[0])
     r.s.write(b"\r\x03\x02")  # back to a friendly prompt whatever state the board is in
-    r.read_until(b"bleboard-virtual with Bumble")  # Ctrl-B's banner: the last answer
-    r.read_until(b">>> ")
+    # Then a line whose answer differs from its echo: everything before it is old output.
+    r.s.write(b"print('rea' + 'dy')\r")
+    r.read_until(b"ready\r\n>>> ")
     yield r
     r.s.write(b"\x02")
     r.close()
