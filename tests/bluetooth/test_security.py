@@ -195,3 +195,38 @@ def test_attribute_permissions(radio):
     assert read(h_enc) == 0 and c.of(IRQ_GATTC_READ_RESULT)[-1][2] == b"enc"
     assert read(h_auth) == 0x105
     assert write(h_wenc) == 0
+
+
+def test_gap_pair_from_the_connect_handler_even_when_link_setup_is_slow(radio, monkeypatch):
+    """CONNECT is raised only once every part of the port is ready for the link: a handler
+    that pairs at once never finds the link half set up (it did, under load)."""
+    import time
+
+    from bleboard.port.security import Security
+
+    original = Security.watch
+
+    def slow_watch(self, link):
+        time.sleep(0.2)  # the radio thread is slow here; the application is quick
+        original(self, link)
+
+    monkeypatch.setattr(Security, "watch", slow_watch)
+    p, c = Board(radio), Board(radio)
+    errors = []
+
+    def pair_at_once(event, data):
+        if event == IRQ_PERIPHERAL_CONNECT:
+            try:
+                c.ble.gap_pair(data[0])
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+                errors.append(exc)
+        return Board.irq(c, event, data)
+
+    c.ble.irq(pair_at_once)
+    p.ble.active(True)
+    c.ble.active(True)
+    p.ble.gap_advertise(20000)
+    c.ble.gap_connect(*p.ble.config("mac"))
+    wait_until(lambda: updates(c) and updates(p), timeout=10)
+    assert errors == []
+    assert updates(c) == [(1, 0, 0, 16)] and updates(p) == [(1, 0, 0, 16)]

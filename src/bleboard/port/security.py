@@ -13,7 +13,6 @@ import json
 import logging
 
 from bumble import hci, smp
-from bumble.core import PhysicalTransport
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
@@ -197,7 +196,6 @@ class Security:
         device.min_key_size = MIN_KEY_SIZE
         device.smp_session_proxy = GuardedSession
         device.pairing_config_factory = self._pairing_config
-        device.on("connection", self._watch)
 
     def started(self):
         """After power-on: the key store (asking it before would stall active(True))."""
@@ -239,12 +237,10 @@ class Security:
         )
 
     # ---- connection events ------------------------------------------------
-    def _watch(self, connection):
-        if connection.transport != PhysicalTransport.LE:
-            return
-        link = self.port.links.get(connection.handle)
-        if link is None:
-            return
+    def watch(self, link):
+        """A new LE link, before the application can name it (stack.add_link): its security
+        state exists before any gap_pair on it."""
+        connection = link.connection
         link.pairing = False
         link.bonded = False
         link.session_bonding = False

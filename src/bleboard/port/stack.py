@@ -226,12 +226,14 @@ class BumblePort:
         return link
 
     def add_link(self, connection):
+        """A new connection; every part's state for it is ready before API calls can find it."""
         link = Link(self, connection)
-        self.links[connection.handle] = link
         connection.on("disconnection", lambda reason: self.drop_link(link, reason, notify=True))
         connection.on("connection_att_mtu_update", lambda: self.sink.post(ev.IRQ_MTU_EXCHANGED, (link.handle, connection.att_mtu)))
         connection.on("connection_parameters_update", lambda: self.gap.on_parameters_update(link))
         self.gattc.attach(link)
+        self.security.watch(link)
+        self.links[connection.handle] = link
         return link
 
     def drop_link(self, link, reason, notify):
