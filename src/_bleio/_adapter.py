@@ -64,7 +64,7 @@ class Adapter:
         self._scan = None
         self._conns = {}
         self._connecting = None
-        self._bonds = None  # BondStore, opened with the radio (see _bonds.py)
+        self._bonds = None  # BondStore, opened at its first use (see _bonds.py)
         from ._gatts import Server
 
         self._server = Server(self)

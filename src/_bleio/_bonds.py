@@ -7,6 +7,7 @@ names a file. The file is replaced whole (written aside, then renamed), never ha
 """
 
 import json
+import os
 import sys
 from binascii import hexlify, unhexlify
 
@@ -16,8 +17,6 @@ BOARD_PATH = "/_bleio_bonds.json"
 def default_path():
     if sys.implementation.name == "micropython":
         return BOARD_PATH
-    import os
-
     return os.environ.get("BLEBOARD_BLEIO_BONDS") or None
 
 
@@ -45,8 +44,6 @@ class BondStore:
         try:
             with open(aside, "w") as f:
                 json.dump(rows, f)
-            import os
-
             os.rename(aside, self._path)
         except OSError:
             pass  # a read-only filesystem: the bonds last until the next reset

@@ -47,7 +47,7 @@ _SHORT_DEVICE = {"a": "/dev/ttyACM", "u": "/dev/ttyUSB", "c": "COM"}
 _CALL = re.compile(r"instance[0-9]+\(\)$")
 
 # What the board is: MicroPython says 'micropython', the virtual board (CPython inside) 'cpython'.
-_PROBE = "import sys\nprint(sys.implementation.name)\ndel sys\n"
+_PROBE = "import sys\ndel sys\n"
 
 
 def board_device(head):
@@ -264,8 +264,8 @@ class BoardInstance(Instance):
         self._expect(RAW_BANNER, RESET_TIMEOUT, "raw REPL after the soft reset")
 
     def _probe(self):
-        """A board that cannot run three lines is reported now, not as a test's failure."""
-        _out, err = self._transport.exec_raw(_PROBE, timeout=RESET_TIMEOUT)
+        """A board that cannot run a two-line program is reported now, not as a test's failure."""
+        err = self._transport.exec_raw(_PROBE, timeout=RESET_TIMEOUT)[1]
         if err:
             raise BoardError("the board could not run a short program: %s" % err.decode("ascii", "backslashreplace"))
 
