@@ -2,7 +2,7 @@
 
 The same frozen/manifest.py serves MicroPython's firmware build and
 `bleboard freeze`, so there is one list of frozen files. Supported:
-include(), package(), module(), require(), metadata(), options / **kwargs.
+include(), package(), module(), require(), add_library(), metadata(), options / **kwargs.
 Paths with $(MPY_DIR), $(PORT_DIR), $(BOARD_DIR) or $(MPY_LIB_DIR) belong to
 the firmware build and are noted, not bundled; so are require()d
 micropython-lib packages (install those with `mpremote mip install`).
@@ -39,6 +39,7 @@ class Manifest:
         self._dirs = []
         self._opts = []
         self._visited = set()  # each manifest is read once, however often it is included
+        self._libraries = {}  # add_library() name -> directory searched by require()
 
     # --- reading ---
 
@@ -68,7 +69,7 @@ class Manifest:
     def _globals(self):
         return {
             "include": self.include, "package": self.package, "module": self.module,
-            "require": self.require, "metadata": self.set_metadata, "options": self._opts[-1],
+            "require": self.require, "add_library": self.add_library, "metadata": self.set_metadata, "options": self._opts[-1],
             "freeze": self._unsupported("freeze"), "freeze_as_str": self._unsupported("freeze_as_str"),
             "freeze_as_mpy": self._unsupported("freeze_as_mpy"), "freeze_mpy": self._unsupported("freeze_mpy"),
         }
@@ -123,7 +124,28 @@ class Manifest:
             raise ManifestError(f"module({module_path!r}): the name must end in .py")
         self._add(os.path.join(base, module_path), module_path, opt)
 
-    def require(self, name, version=None, unix_ffi=False, pypi=None, **kwargs):
+    def add_library(self, library, library_path, prepend=False):
+        """Register a directory that require() searches, as MicroPython's tool does."""
+        full = self._resolve(library_path)
+        if full is None:
+            self.skipped.append(f"add_library({library!r}): part of the firmware build")
+            return
+        self._libraries[library] = full
+        if prepend:  # searched first: rebuild the dict with it at the front
+            self._libraries = dict([(library, full)] + [kv for kv in self._libraries.items() if kv[0] != library])
+
+    def require(self, name, version=None, unix_ffi=False, pypi=None, library=None, **kwargs):
+        if library is not None and library not in self._libraries:
+            raise ManifestError(f"require({name!r}): unknown library {library!r} (add_library() it first)")
+        roots = [self._libraries[library]] if library is not None else list(self._libraries.values())
+        for root in roots:
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames.sort()
+                if os.path.basename(dirpath) == name and "manifest.py" in filenames:
+                    self.execute(os.path.join(dirpath, "manifest.py"), **kwargs)
+                    return
+        if library is not None:
+            raise ManifestError(f"require({name!r}): no {name}/manifest.py in library {library!r}")
         self.skipped.append(f"require({name!r}): from micropython-lib (mpremote mip install {name})")
 
     def set_metadata(self, description=None, version=None, license=None, author=None):
