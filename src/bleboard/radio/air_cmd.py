@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import selectors
 import signal
+import stat
 import sys
+import threading
 
 HELP = (
     "Serve a shared virtual BLE radio. Each process that connects (H4 over the socket, e.g. "
     "Bumble transport unix:PATH or tcp-client:HOST:PORT) gets its own controller with a unique "
-    "public address; all of them hear each other."
+    "public address; all of them hear each other. With --pty, join a running radio (or the default "
+    "one) with controllers behind pseudo-terminals for H4 hosts such as MicroPython's unix port: "
+    "prints MICROPYBTUART=/dev/pts/N per controller and stays up until signalled or its stdin pipe closes."
 )
 
 
@@ -35,7 +41,23 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"--pty takes a number of controllers 1..64, not {text!r}")
+    return int(text)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pty",
+        type=_count,
+        nargs="?",
+        const=1,
+        default=None,
+        metavar="N",
+        help="do not serve: put N (default 1) controllers of the radio at --listen (default: BLEBOARD_AIR, "
+        "else the default radio, started if needed) behind ptys and print MICROPYBTUART=/dev/pts/N for each",
+    )
     parser.add_argument(
         "--listen",
         metavar="ADDRESS",
@@ -69,6 +91,8 @@ def main(args) -> int:
     )
     if not args.verbose:
         logging.getLogger("bumble").setLevel(logging.CRITICAL)
+    if args.pty is not None:
+        return _run_ptys(args.listen, args.pty)
     address = args.listen
     if address is None:
         from bleboard.radio.default import default_socket_path
@@ -98,3 +122,64 @@ async def _serve(server) -> int:
     await server.start()
     await server.serve()
     return 0
+
+
+def _run_ptys(radio: str | None, count: int) -> int:
+    """`--pty`: controllers of a radio behind ptys, up until a signal, stdin EOF or the radio's end."""
+    from bleboard.radio.errors import HCISpecError, HCITransportError
+    from bleboard.radio.pty_controller import MICROPYBTUART, open_pty_controller
+
+    controllers = []
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, lambda *_: None) for signum in signals}
+    old_wakeup = signal.set_wakeup_fd(wake_w)  # a signal makes the select below return
+    try:
+        for _ in range(count):
+            controllers.append(open_pty_controller(radio))
+        for controller in controllers:
+            print(f"{MICROPYBTUART}={controller.path}", flush=True)
+            logging.getLogger(__name__).info(
+                "%s is controller %s on %s", controller.path, controller.address, controller.radio
+            )
+            threading.Thread(target=_notify_end, args=(controller, wake_w), daemon=True).start()
+        with selectors.DefaultSelector() as selector:
+            selector.register(wake_r, selectors.EVENT_READ)
+            if _is_pipe(sys.stdin):  # a parent holding our stdin pipe stops us by closing it
+                selector.register(sys.stdin.fileno(), selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fd == wake_r for key, _ in ready) or not os.read(sys.stdin.fileno(), 4096):
+                    break
+        ended = [c for c in controllers if c.closed]
+        for controller in ended:
+            print(f"bleboard air: {controller.path}: {controller.reason}", file=sys.stderr)
+        return 1 if ended else 0
+    except (HCISpecError, HCITransportError) as error:
+        print(f"bleboard air: {error}", file=sys.stderr)
+        return 2 if isinstance(error, HCISpecError) else 1
+    finally:
+        for controller in controllers:
+            controller.close()
+        signal.set_wakeup_fd(old_wakeup)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def _notify_end(controller, wake_fd: int) -> None:
+    controller.wait()
+    try:
+        os.write(wake_fd, b"e")
+    except OSError:
+        pass
+
+
+def _is_pipe(stream) -> bool:
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
