@@ -193,7 +193,31 @@ def test_no_drive_mounted(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     r = bleboard("flash", "--board", "raspberry_pi_pico", str(fw), env={drives.ENV_MOUNTS: str(empty)})
-    assert r.returncode == 2 and "no drive with INFO_UF2.TXT" in r.stderr and "double-tap" in r.stderr
+    assert r.returncode == 1 and "no drive with INFO_UF2.TXT" in r.stderr and "double-tap" in r.stderr
+    assert r.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_dry_run_needs_no_drive(tmp_path):
+    fw = tmp_path / "fw.uf2"
+    fw.write_bytes(make_uf2(RP2040))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = bleboard("flash", "--dry-run", "--board", "raspberry_pi_pico_w", str(fw), env={drives.ENV_MOUNTS: str(empty)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"copy {fw} -> <UF2 bootloader drive>/fw.uf2\n"
+    assert "note: not mounted now: no drive with INFO_UF2.TXT" in r.stderr
+    r = bleboard("flash", "--dry-run", "--board", "raspberry_pi_pico_w", "--drive", str(empty), str(fw))
+    assert r.returncode == 0 and r.stdout == f"copy {fw} -> {empty}/fw.uf2\n"
+    r = bleboard("flash", "--dry-run", "--board", "raspberry_pi_pico_w", "--drive", str(empty / "no"), str(fw))
+    assert r.returncode == 2 and f"--drive {empty / 'no'}: no such directory" in r.stderr
+
+
+def test_directory_as_firmware(tmp_path):
+    (tmp_path / "firmware.uf2").write_bytes(make_uf2(RP2040))
+    r = bleboard("flash", "--dry-run", "--board", "raspberry_pi_pico_w", str(tmp_path))
+    assert r.returncode == 2
+    assert r.stderr == (f"bleboard flash: firmware {str(tmp_path)!r} is a directory, not a firmware file; "
+                        "firmware files in it: firmware.uf2\n")
 
 
 def test_drive_vanishing_mid_copy(tmp_path, fake_drive):

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-HELP = "watch two virtual boards advertise, connect and talk GATT (no hardware needed)"
+HELP = "Watch two virtual boards advertise, connect and talk GATT (no hardware needed)."
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -18,13 +18,28 @@ class DriveError(OSError):
     """No drive, several drives, or the drive went away during the copy."""
 
 
+class NoDrive(DriveError):
+    """The bootloader or probe drive is not mounted (the board is not ready, not a bad argument)."""
+
+
 def mount_roots():
     """Where removable drives get mounted on Linux and macOS (or the override)."""
     env = os.environ.get(ENV_MOUNTS)
     if env:
         return [p for p in env.split(os.pathsep) if p]
-    user = os.environ.get("USER") or os.environ.get("LOGNAME") or ""
-    return [f"/media/{user}", f"/run/media/{user}", "/media", "/Volumes"]
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or _login_name()
+    per_user = [f"/media/{user}", f"/run/media/{user}"] if user else []
+    return per_user + ["/media", "/Volumes"]
+
+
+def _login_name():
+    """The user's name when the environment does not say (services, containers)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return ""
 
 
 def _has_marker(path, marker):
@@ -66,14 +81,14 @@ def choose(method, board, drive=None, roots=None):
     marker = MARKERS[method]
     if drive:
         if not _has_marker(drive, marker):
-            raise DriveError(f"--drive {drive}: no {marker} there; is the board in its bootloader?")
+            raise NoDrive(f"--drive {drive}: no {marker} there; is the board in its bootloader?")
         return drive
     drives = find(method, roots)
     if not drives:
         where = ", ".join(roots if roots is not None else mount_roots())
         hint = "double-tap the reset button so the bootloader drive appears" if method == "uf2" \
             else "plug in the board's debug USB port"
-        raise DriveError(f"no drive with {marker} mounted under {where}: {hint} (or pass --drive DIR)")
+        raise NoDrive(f"no drive with {marker} mounted under {where}: {hint} (or pass --drive DIR)")
     if len(drives) > 1:
         key = board["name"].lower()
         named = [d for d in drives if key in " ".join(info(d).values()).lower()]

@@ -35,12 +35,18 @@ INSTALL = {
     "teensy_loader_cli": "apt install teensy-loader-cli  /  brew install teensy_loader_cli",
     "commander": "install Simplicity Commander from silabs.com and put 'commander' on PATH",
 }
+# what a dry run prints for the drive when none is mounted yet
+DRIVE_PLACEHOLDER = {"uf2": "<UF2 bootloader drive>", "msd": "<debug probe drive>"}
 ESPTOOL_BAUD = 460800
 TOOL_TIMEOUT = 900  # seconds: the slowest tool (esptool on a 16 MB image at 115200 baud) takes minutes
 
 
 class FlashError(RuntimeError):
     """Flashing cannot start or did not finish; the message says what to do."""
+
+
+class DeviceMissing(FlashError):
+    """The board (its bootloader drive or serial port) is not there; the arguments were fine."""
 
 
 class Plan:
@@ -52,7 +58,7 @@ class Plan:
     def describe(self, firmware_path):
         if self.argv:
             return shlex.join(self.argv)
-        return f"copy {firmware_path} -> {self.drive}/{os.path.basename(firmware_path)}"
+        return f"copy {firmware_path} -> {self.drive or DRIVE_PLACEHOLDER[self.method]}/{os.path.basename(firmware_path)}"
 
 
 def choose_method(board, kind, method=None):
@@ -85,8 +91,12 @@ def _need_port(method, port):
     return port
 
 
-def plan(board, path, kind, method, port=None, drive=None, roots=None, build_dir=None):
-    """The exact action for method; drives are looked up now, so a missing drive fails early."""
+def plan(board, path, kind, method, port=None, drive=None, roots=None, build_dir=None, dry_run=False):
+    """The exact action for method; drives are looked up now, so a missing drive fails early.
+
+    A dry run needs no hardware: with no drive mounted its plan copies to a
+    placeholder and says in `note` how the drive will be found.
+    """
     fw = os.path.abspath(path)
     if method == "esptool":
         argv = [sys.executable, "-m", "esptool", "--chip", board["chip"]]
@@ -113,8 +123,14 @@ def plan(board, path, kind, method, port=None, drive=None, roots=None, build_dir
     if method == "commander":
         return Plan(method, ["commander", "flash", fw])
     if method in ("uf2", "msd"):
+        if drive and not os.path.isdir(drive):
+            raise FlashError(f"--drive {drive}: no such directory")
         try:
             return Plan(method, drive=drives.choose(method, board, drive, roots))
+        except drives.NoDrive as e:
+            if dry_run:
+                return Plan(method, drive=drive, note=f"not mounted now: {e}")
+            raise DeviceMissing(str(e)) from None
         except drives.DriveError as e:
             raise FlashError(str(e)) from None
     if method == "sdcard":
