@@ -5,9 +5,11 @@ so the results arriving for the connection belong to the request in flight
 (`conn._op`).  Discovery collects all results before anything is yielded, so
 the body of an `async for` may itself issue requests.
 
-Notifications and indications are queued per characteristic (queue_depth, the
-oldest dropped beyond it) once that characteristic has been discovered; those
-for a characteristic not discovered yet on the connection are dropped.
+Like upstream aioble, a characteristic keeps only its latest unread
+notification (and indication): a new one replaces it, so `notified()` never
+returns a stale value after a newer one.  Setting `queue_depth` above 1 keeps
+that many instead (the oldest dropped beyond).  Values for a characteristic not
+discovered yet on the connection are dropped.
 """
 
 from bluetooth import UUID
@@ -137,9 +139,9 @@ class BaseClientCharacteristic:
 
 
 class ClientCharacteristic(BaseClientCharacteristic):
-    # Notifications (and indications) kept while nobody awaits them; the oldest are
-    # dropped beyond. Raise it on a characteristic that receives bursts.
-    queue_depth = 10
+    # Unread notifications (and indications) kept: 1 = only the latest, as upstream.
+    # Raise it (per object or class) to queue bursts; the oldest are dropped beyond.
+    queue_depth = 1
 
     def __init__(self, service, end_handle, value_handle, properties, uuid):
         self.service = service

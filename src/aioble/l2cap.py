@@ -63,6 +63,8 @@ class L2CAPChannel:
         n = min(self.our_mtu * 2, self.peer_mtu)
         if chunk_size:
             n = min(n, chunk_size)
+        if isinstance(buf, str):
+            buf = buf.encode()  # MicroPython's str is a buffer; CPython's memoryview refuses it
         mv = memoryview(buf)
         for i in range(0, len(mv), n):
             await self.flush(timeout_ms)

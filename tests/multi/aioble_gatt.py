@@ -59,6 +59,7 @@ async def central():
         print("characteristics", [(c.uuid, c.properties) for c in chars])
         char = await svc.characteristic(CHAR)
         capture = await svc.characteristic(CAPTURE)
+        char.queue_depth = 2  # two notifications arrive back to back: keep both (default: the latest)
         print("read", await char.read(TIMEOUT_MS))
         await char.write(b"hello", timeout_ms=TIMEOUT_MS)
         print("notified", await char.notified(TIMEOUT_MS))
