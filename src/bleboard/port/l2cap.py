@@ -23,6 +23,8 @@ import threading
 
 from bumble import l2cap
 
+from . import bumble_compat
+
 from bluetooth import _events as ev
 from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOMEM, ENOTCONN, PortError
 
@@ -275,6 +277,9 @@ class L2cap:
     def _on_request(self, connection, sig_cid, frame, original):
         link = self.port.links.get(connection.handle)
         listening = self.servers.get(frame.le_psm)
+        mtu = listening[0] if listening else l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_DEFAULT_MTU
+        if bumble_compat.refuse_invalid_le_coc_request(self.manager, connection, sig_cid, frame, max(23, mtu), mps_for(mtu)):
+            return
         if listening is None:
             original(connection, sig_cid, frame)  # Bumble refuses: PSM not supported
             return
@@ -410,20 +415,22 @@ class L2cap:
     # ---- radio loop: an open channel ------------------------------------------
     def _prepare(self, chan, bc):
         """Take flow control and reception away from Bumble's defaults."""
+        bumble_compat.adopt_le_coc_channel(bc)  # a peer that breaks flow control loses the channel
         bc.peer_credits_threshold = -1  # never top the peer up by itself: we do, once drained
         bc.sink = lambda sdu: self._on_sdu(chan, sdu)
         on_credits = bc.on_credits
 
         def credits_arrived(count):
             on_credits(count)
-            self._on_credits(chan, count)
+            if bc.state == bc.State.CONNECTED:
+                self._on_credits(chan, count)
 
         bc.on_credits = credits_arrived
         on_pdu = bc.on_pdu
 
         def pdu_arrived(pdu):
             on_pdu(pdu)
-            if bc.peer_credits == 0 and bc.in_sdu is not None and chan.state == "open":
+            if bc.peer_credits == 0 and bc.in_sdu is not None and chan.state == "open" and bc.state == bc.State.CONNECTED:
                 self._finish_sdu(chan, bc)
 
         bc.on_pdu = pdu_arrived

@@ -19,6 +19,8 @@ from bumble.pairing import PairingConfig, PairingDelegate
 from bluetooth import _events as ev
 from bluetooth._errors import EALREADY, EINVAL, PortError
 
+from . import bumble_compat
+
 log = logging.getLogger("bleboard.port")
 
 ANSWER_TIMEOUT = 10.0  # the application answering a secret request
@@ -147,7 +149,7 @@ class Delegate(PairingDelegate):
         pass  # the application displayed the number it chose itself (ACTION_DISPLAY)
 
 
-class GuardedSession(smp.Session):
+class GuardedSession(bumble_compat.TimedSession):
     """Bumble's SMP session with the checks a hostile peer needs, and MicroPython's result."""
 
     def _key_size_ok(self, command):
@@ -171,6 +173,17 @@ class GuardedSession(smp.Session):
         if self._key_size_ok(command):
             super().on_smp_pairing_response_command(command)
             self._note_bonding()
+
+    def on_peer_key_distribution_complete(self):
+        """Keys exchanged: the pairing is done. NimBLE raises _IRQ_ENCRYPTION_UPDATE here,
+        before the bond is stored and before any later PDU on the link is handled; Bumble
+        only says so after the key store has answered (an irq round trip), by which time a
+        read the peer sent right after its own pairing has been handed to the application."""
+        super().on_peer_key_distribution_complete()
+        security = self.manager.device.bleboard_security
+        link = security.port.links.get(self.connection.handle)
+        if link is not None and self.connection.is_encrypted:
+            security.on_keys_exchanged(link, self.pairing_method != smp.PairingMethod.JUST_WORKS)
 
     def on_smp_pairing_public_key_command(self, command):
         if not on_p256(command.public_key_x, command.public_key_y):
@@ -275,6 +288,14 @@ class Security:
         link.connection.authenticated = link.authenticated
         self._report(link)
 
+    def on_keys_exchanged(self, link, authenticated):
+        """The pairing's last key has been exchanged (GuardedSession): report it now."""
+        link.pairing = False
+        link.bonded = link.session_bonding
+        link.authenticated = authenticated
+        link.connection.authenticated = authenticated
+        self._report(link)
+
     def _on_pairing_failed(self, link, reason):
         log.debug("pairing failed: %r", reason)
         link.pairing = False
@@ -324,6 +345,9 @@ class Security:
                 ltk = keys.ltk or keys.ltk_central
                 link.authenticated = bool(ltk.authenticated)
                 await asyncio.wait_for(self.device.encrypt(connection), PAIRING_TIMEOUT)
+            elif bumble_compat.smp_timed_out(connection):
+                link.pairing = False  # a pairing that timed out is retried on a new link only
+                self._report(link, failed=True)
             elif link.is_central:
                 await asyncio.wait_for(self.device.pair(connection), PAIRING_TIMEOUT)
             else:

@@ -17,6 +17,7 @@ from bumble.device import Device, DeviceConfiguration
 from bluetooth import _events as ev
 from bluetooth._errors import EINVAL, ENODEV, ENOMEM, ENOTCONN, PortError
 
+from . import bumble_compat
 from . import loop as radio_loop
 from .gap import Gap
 from .host import QuietHost
@@ -35,7 +36,10 @@ def _wanted_address(options):
     if isinstance(text, (bytes, bytearray)):
         raw = bytes(text)
     else:
-        raw = bytes.fromhex(str(text).replace(":", ""))
+        try:
+            raw = bytes.fromhex(str(text).replace(":", ""))
+        except ValueError:
+            raise PortError(EINVAL, "board address %r is not six hex bytes (AA:BB:CC:DD:EE:FF)" % (text,)) from None
     if len(raw) != 6:
         raise PortError(EINVAL, "a board address has 6 bytes (AA:BB:CC:DD:EE:FF)")
     return raw
@@ -83,6 +87,7 @@ class BumblePort:
     def start(self, sink, settings):
         self.sink = sink
         self.settings = dict(settings)
+        self.profile = self.settings.get("profile") or {}
         self.rl.run(self._start(), timeout=float(os.environ.get("BLEBOARD_START_TIMEOUT", "10")))
         self.active = True
 
@@ -110,6 +115,7 @@ class BumblePort:
         host = QuietHost(controller_source=transport.source, controller_sink=transport.sink)
         device = Device(name=config.name, address=hci.Address.generate_static_address(), host=host)
         device.config = config
+        bumble_compat.install(device, smp_timeout=self.options.get("smp_timeout") or os.environ.get("BLEBOARD_SMP_TIMEOUT"))
         self.device = device
         self.gatts.attach(device)
         self.gap.attach(device)
@@ -270,7 +276,15 @@ class BumblePort:
     def tx_power(self):
         return self.gap.tx_power
 
+    def _check_room(self, action):
+        """A board profile's connection limit: refuse as that board's stack does when full."""
+        limit = self.profile.get("max_connections")
+        if limit and action in self.profile.get("full_refuses", ()) and len(self.links) >= limit:
+            raise PortError(self.profile["full_errno"], "all %d connections of this board are in use" % limit)
+
     def advertise(self, interval_us, adv_data, resp_data, connectable, options):
+        if interval_us is not None and connectable:
+            self._check_room("advertise")
         self.rl.run(self.gap.advertise(interval_us, adv_data, resp_data, connectable, options))
 
     def is_advertising(self):
@@ -280,6 +294,10 @@ class BumblePort:
         self.rl.run(self.gap.scan(duration_ms, interval_us, window_us, active))
 
     def connect(self, addr_type, addr, scan_duration_ms, min_interval_us, max_interval_us):
+        self._check_room("connect")
+        default = self.profile.get("conn_interval_us")
+        if default and not min_interval_us and not max_interval_us:
+            min_interval_us, max_interval_us = default
         self.rl.run(self.gap.connect(addr_type, addr, scan_duration_ms, min_interval_us, max_interval_us))
 
     def cancel_connect(self):
