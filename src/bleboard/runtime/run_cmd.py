@@ -69,6 +69,7 @@ def main(args):
     """Run the program and end the process with its status (does not return)."""
     from bleboard.runtime import session
 
+    _check_settings(args)
     status = run(args)
     if status is _INTERRUPTED:
         session.finish(1, interrupted=True)
@@ -114,6 +115,21 @@ def run(args):
     sys.argv[:] = [argv0] + list(args.args)
     log.debug("running %s (sys.path[0]=%r)", filename, path0)
     return _execute(source, filename)
+
+
+def _check_settings(args):
+    """Radio settings are checked before the program starts: a mistake is one line, exit 2
+    (or 1 for a controller that is not plugged in), not a traceback from the radio thread."""
+    from bleboard import preflight
+
+    preflight.check_address(os.environ.get("BLEBOARD_ADDRESS"))
+    for option, var, check in (("snoop", "BLEBOARD_SNOOP", preflight.check_snoop),
+                               ("hci", "BLEBOARD_HCI", preflight.check_hci)):
+        value = getattr(args, option)
+        if value is not None:
+            check(value, "--" + option)
+        else:
+            check(os.environ.get(var), var)
 
 
 def _reset_wake_signal(signum):
@@ -210,6 +226,8 @@ def _execute(source, filename):
         _report(exc)
         return _INTERRUPTED
     except BaseException as exc:  # noqa: BLE001 - the program's uncaught exception
+        if _radio_unavailable(exc):
+            return 1
         _report(exc)
         return 1
     return 0
@@ -222,6 +240,21 @@ def _run_pending():
     sched = scheduler._default
     if sched is not None and sched.on_consumer_thread():
         sched.drain()
+
+
+def _radio_unavailable(exc):
+    """The controller named by --hci/BLEBOARD_HCI could not be opened and the program did not
+    handle it: one line naming the transport, not a traceback (the program is not at fault)."""
+    from bleboard import preflight
+
+    if not (os.environ.get("BLEBOARD_HCI") and preflight.is_radio_unavailable(exc)):
+        return False
+    detail = str(exc).split("cannot open the radio: ", 1)[-1]
+    try:
+        print("bleboard run: cannot open the radio: %s" % detail, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+    return True
 
 
 def _report(exc):

@@ -5,6 +5,8 @@ import shutil
 import sys
 import tempfile
 
+from bleboard.cli import UsageError
+
 HELP = "Start a virtual board serving MicroPython's REPL on a pty; prints the device path (for mpremote)."
 
 
@@ -13,15 +15,25 @@ def configure(parser):
     parser.add_argument("--hci", metavar="SPEC", help="use a real controller (transport spec); sets BLEBOARD_HCI")
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM: a requested stop (status 0), unlike Ctrl-C (status 130)."""
+
+
 def _stop(signum, frame):
-    raise KeyboardInterrupt  # the board's way out: unwinds the REPL and removes a temporary filesystem
+    raise _Stopped  # the board's way out: unwinds the REPL and removes a temporary filesystem
 
 
 def main(args):
     import signal
 
+    from bleboard import preflight
     from bleboard.tools import pty_board
 
+    preflight.check_address(os.environ.get("BLEBOARD_ADDRESS"))
+    if args.hci:
+        preflight.check_hci(args.hci, "--hci")
+    else:
+        preflight.check_hci(os.environ.get("BLEBOARD_HCI"))
     signal.signal(signal.SIGTERM, _stop)
     if args.hci:
         os.environ["BLEBOARD_HCI"] = args.hci
@@ -33,8 +45,7 @@ def main(args):
         try:
             os.makedirs(fs)
         except OSError as e:
-            print(f"bleboard board: --fs {fs}: {e.strerror}", file=sys.stderr)
-            return 2
+            raise UsageError(f"--fs {fs}: {e.strerror}") from None
 
     def announce(path):
         print(path, flush=True)  # the first line of stdout is the device path, for scripts
@@ -43,7 +54,7 @@ def main(args):
 
     try:
         pty_board.serve(fs, announce)
-    except KeyboardInterrupt:
+    except _Stopped:
         return 0
     finally:
         if tmp:
