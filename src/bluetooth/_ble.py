@@ -108,6 +108,7 @@ class BLE(SecurityMethods, L2capMethods):
         self._mtu = DEFAULT_MTU
         self._adv_data = b""
         self._resp_data = b""
+        self._profile = _board_profile(options)
         return self
 
     def __repr__(self):
@@ -138,10 +139,11 @@ class BLE(SecurityMethods, L2capMethods):
             if port.is_active():
                 port.stop()  # NimBLE: active(True) while active is a full restart
             self._db.reset()
-            self._mtu = DEFAULT_MTU
+            self._mtu = (self._profile or {}).get("mtu") or DEFAULT_MTU
             settings = dict(self._settings)
             settings["gap_name"] = self._gap_name
             settings["mtu"] = self._mtu
+            settings["profile"] = self._profile
             port.start(_Sink(self), settings)
             self._load_identity_key()
             return True
@@ -208,8 +210,13 @@ class BLE(SecurityMethods, L2capMethods):
             mtu = _args.u16(value, "mtu")
             if not 23 <= mtu <= 527:
                 raise oserror(EINVAL, "mtu must be 23-527")
+            cap = (self._profile or {}).get("max_mtu")
+            if cap and mtu > cap:
+                raise oserror(EINVAL, "mtu must be 23-%d on this board" % cap)
             self._mtu = mtu
             port.set_preferred_mtu(mtu)
+        elif key in ("bond", "mitm", "io", "le_secure") and not _has(self, "pairing"):
+            raise ValueError("unknown config param")  # pairing is compiled out on this board
         elif key in ("bond", "mitm", "le_secure"):
             self._settings[key] = bool(value)
             if self._port is not None and self._port.is_active():
@@ -465,6 +472,39 @@ class BLE(SecurityMethods, L2capMethods):
         port.exchange_mtu(_args.u16(conn_handle, "conn_handle"))
 
 
+def _board_profile(options):
+    """The stack profile of the board this radio plays (BLE.new(board=...) or BLEBOARD_BOARD)."""
+    from bleboard.tools import board_profiles
+
+    if options.get("board"):
+        return board_profiles.settings(options["board"])
+    return board_profiles.from_env()
+
+
+def _features(ble):
+    profile = ble._profile if ble is not None else _board_profile({})
+    return None if profile is None else profile["features"]
+
+
+def _has(ble, feature):
+    features = _features(ble)
+    return features is None or feature in features
+
+
+class _Feature:
+    """A method the board's firmware may be built without: then it is absent, as there,
+    so feature checks (hasattr) and calls (AttributeError) behave as on that board."""
+
+    def __init__(self, name, feature, function):
+        self.name, self.feature, self.function = name, feature, function
+        self.__doc__ = getattr(function, "__doc__", None)
+
+    def __get__(self, obj, owner=None):
+        if not _has(obj, self.feature):
+            raise AttributeError("'BLE' object has no attribute '%s'" % self.name)
+        return self.function if obj is None else self.function.__get__(obj, owner)
+
+
 def _iterate(value):
     try:
         return list(value)
@@ -490,3 +530,17 @@ for _name in ("gap_disconnect", "gatts_register_services", "gatts_read", "gatts_
               "gattc_discover_descriptors", "gattc_read", "gattc_write", "gattc_exchange_mtu", "irq"):
     _positional_only(_name)
 del _name
+
+
+def _gate_features():
+    from bleboard.tools.board_profiles import FEATURE_METHODS
+
+    for feature, names in FEATURE_METHODS.items():
+        for name in names:
+            for klass in BLE.__mro__:
+                if name in klass.__dict__:
+                    setattr(BLE, name, _Feature(name, feature, klass.__dict__[name]))
+                    break
+
+
+_gate_features()

@@ -9,9 +9,13 @@ HELP = "List or search the supported boards (chip, BLE stack, firmware, flash me
 
 def configure(parser):
     parser.add_argument("query", nargs="*", help="board id, or words to search for (e.g. 'nrf52840 uf2')")
+    parser.add_argument("--features", metavar="ID",
+                        help="print the stack limits and features of a board (or stack family) and where they come from")
 
 
 def main(args):
+    if getattr(args, "features", None):
+        return _features(args.features)
     query = " ".join(args.query)
     if query:
         try:
@@ -28,4 +32,15 @@ def main(args):
     for b in hits:
         print(f"{b['id']:<{width}}  {b['chip']:<10} {b['ble']:<17} {','.join(b['flash']):<22} {b['name']}")
     print(f"{len(hits)} board(s)", file=sys.stderr)
+    return 0
+
+
+def _features(text):
+    from bleboard.tools import board_profiles
+
+    try:
+        print(board_profiles.describe(text))
+    except board_profiles.UnknownProfile as e:
+        print("bleboard boards: %s" % e, file=sys.stderr)
+        return 1
     return 0
