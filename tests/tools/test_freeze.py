@@ -107,7 +107,7 @@ def test_cli_with_board_and_real_manifest(tmp_path):
         assert head["magic"] == "M" and head["version"] == 6 and head["arch"] in ("", "armv6m")
     r = subprocess.run([sys.executable, "-m", "bleboard", "freeze", "--out", str(out), "--arch", "z80"],
                        capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert r.returncode == 1 and "--arch 'z80'" in r.stderr
+    assert r.returncode == 2 and "argument --arch: invalid choice: 'z80'" in r.stderr  # a usage error
 
 
 def test_repository_manifest_freezes_every_library_file():

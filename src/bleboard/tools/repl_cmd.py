@@ -118,7 +118,7 @@ def main(args):
         if args.port:
             if not os.path.exists(args.port) and "://" not in args.port:
                 print(f"bleboard repl: --port {args.port}: no such serial port (is the board plugged in?)", file=sys.stderr)
-                return 2
+                return 1
             attach(args.port, baud=args.baud, hello=f"connected to {args.port}; Ctrl-] to leave")
         else:
             from bleboard.tools import pty_board
