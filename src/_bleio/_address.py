@@ -13,7 +13,8 @@ class Address:
 
     def __init__(self, address, address_type):
         try:
-            data = bytes(memoryview(address))
+            # A str is a buffer in CircuitPython too: its UTF-8 bytes.
+            data = address.encode() if isinstance(address, str) else bytes(memoryview(address))
         except TypeError:
             raise TypeError("address must be a buffer of 6 bytes")
         if len(data) != 6:

@@ -135,7 +135,10 @@ class PacketBuffer:
         self._packets = []
         self._append_mode = False
         self._deinited = False
-        self._subscriber = None  # server side: the first connection that subscribed
+        # Server side, as CircuitPython: the client we talk to is the last one that subscribed,
+        # else the first that wrote, until it unsubscribes or disconnects.
+        self._peer = None
+        self._subscribed = []  # clients seen subscribed at the last look
         self.overflowed = 0
         characteristic._attach(self)
 
@@ -146,48 +149,57 @@ class PacketBuffer:
 
     def _push(self, conn_handle, data):
         if self._remote_conn() is None:
-            first = self._first_subscriber()
-            if first is not None and first != conn_handle:
-                return  # server side: only the first subscriber is heard
+            peer = self._server_peer()
+            if peer is None:
+                self._peer = peer = conn_handle
+            if peer != conn_handle:
+                return  # server side: another client's packets are ignored while we talk to one
         if len(self._packets) >= self._capacity_packets:
             self.overflowed += 1
             return
         self._packets.append(bytes(data))
 
     def _forget(self, conn_handle):
-        if self._subscriber == conn_handle:
-            self._subscriber = None
+        if self._peer == conn_handle:
+            self._peer = None
 
-    def _first_subscriber(self):
-        """Server side: the connection whose client subscribed first (still connected)."""
+    def _server_peer(self):
+        """Server side: the connection writes go to (and packets are taken from), or None.
+
+        MicroPython raises no event when a client writes its CCCD, so subscriptions are
+        noticed by looking (the gatts_get_cccd extension); a client newly subscribed since
+        the last look takes over.
+        """
         adapter = self._char._service._server._adapter
-        if self._subscriber in adapter._conns:
-            return self._subscriber
-        self._subscriber = None
+        conns = adapter._conns
+        if self._peer not in conns:
+            self._peer = None
         ble = adapter._ble
-        handles = sorted(adapter._conns)
-        if not handles:
-            return None
         if not hasattr(ble, "gatts_get_cccd") or self._char._handle is None:
-            self._subscriber = handles[0]
-            return self._subscriber
-        for h in handles:
+            return self._peer
+        now = []
+        for h in sorted(conns):
             try:
                 if ble.gatts_get_cccd(h, self._char._handle):
-                    self._subscriber = h
-                    return h
+                    now.append(h)
             except OSError:
                 pass
-        return None
+        new = [h for h in now if h not in self._subscribed]
+        if new:
+            self._peer = new[-1]  # the newest connection when several subscribed unseen
+        elif self._peer in self._subscribed and self._peer not in now:
+            self._peer = None  # it unsubscribed
+        self._subscribed = now
+        return self._peer
 
     def _connection(self):
         conn = self._remote_conn()
         if conn is not None:
             return conn if conn._connected else None
         adapter = self._char._service._server._adapter
-        h = self._first_subscriber()
-        if h is None:
-            return None
+        h = self._server_peer()
+        if h is None and adapter._conns and not hasattr(adapter._ble, "gatts_get_cccd"):
+            h = sorted(adapter._conns)[0]  # subscriptions cannot be seen: the first client stands in
         return adapter._conns.get(h)
 
     def _check(self):
@@ -233,15 +245,18 @@ class PacketBuffer:
         payload = check_buffer(data, "data")
         if header is not None:
             payload = check_buffer(header, "header") + payload
+        char = self._char
+        remote = self._remote_conn() is not None
+        if not char._props & ((char.WRITE | char.WRITE_NO_RESPONSE) if remote else (char.NOTIFY | char.INDICATE)):
+            raise BluetoothError("Writes not supported on Characteristic")
         conn = self._connection()
         if conn is None:
             raise not_connected()
         limit = min(self._max_packet, conn._mtu - 3)
         if len(payload) > limit:
             raise ValueError("Total data to write is larger than outgoing_packet_length")
-        char = self._char
         ble = conn._adapter._ble
-        if self._remote_conn() is not None:
+        if remote:
             with_response = not (char._props & char.WRITE_NO_RESPONSE)
             conn._write(char._handle, payload, with_response)
         elif char._props & char.NOTIFY:

@@ -100,7 +100,7 @@ def test_address():
 
 
 @pytest.mark.parametrize("raw,kind,err", [(bytes(5), 0, ValueError), (bytes(7), 0, ValueError), (bytes(6), 4, ValueError),
-                                         (bytes(6), -1, ValueError), ("abcdef", 0, TypeError), (bytes(6), 1.0, TypeError)])
+                                         (bytes(6), -1, ValueError), (123456, 0, TypeError), (bytes(6), 1.0, TypeError)])
 def test_address_bad(raw, kind, err):
     with pytest.raises(err):
         Address(raw, kind)

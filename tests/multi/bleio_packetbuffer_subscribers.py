@@ -1,5 +1,6 @@
-# _bleio PacketBuffer on the server hears only the first client that subscribed: packets from a
-# second client are ignored and outgoing packets go to the first one only.
+# _bleio PacketBuffer on the server talks to one client, as CircuitPython: the last one that
+# subscribed. Packets from the other client are ignored and outgoing packets go to the last
+# subscriber only.
 import time
 import _bleio
 
@@ -42,12 +43,12 @@ def instance0():
             break
         got.append(bytes(out[:n]))
     print("server got", got, "connections", len(a.connections))
-    buf.write(b"to first")
+    buf.write(b"to last")
     multitest.broadcast("sent")
     multitest.wait("B done")
 
 
-# First client.
+# First client: subscribed first, so it is not heard once the second one subscribes.
 def instance1():
     multitest.next()
     conn, buf = client("A", "adv 1", None)
@@ -55,19 +56,12 @@ def instance1():
     multitest.wait("B wrote")
     buf.write(b"from A")
     multitest.broadcast("A wrote")
-    multitest.wait("sent")
-    out = bytearray(20)
-    t0 = time.time()
-    n = 0
-    while not n and time.time() - t0 < 5:
-        n = buf.readinto(out)
-        time.sleep(0.01)
-    print("A got", bytes(out[:n]))
-    multitest.wait("B done")
+    multitest.wait("B done")  # the server's packet has reached B by now
+    print("A got", buf.readinto(bytearray(20)))
     conn.disconnect()
 
 
-# Second client.
+# Second client: subscribed last, so the server talks to it.
 def instance2():
     multitest.next()
     conn, buf = client("B", "adv 2", None)
@@ -75,7 +69,12 @@ def instance2():
     time.sleep(0.3)
     multitest.broadcast("B wrote")
     multitest.wait("sent")
-    time.sleep(0.5)
-    print("B got", buf.readinto(bytearray(20)))
+    out = bytearray(20)
+    t0 = time.time()
+    n = 0
+    while not n and time.time() - t0 < 5:
+        n = buf.readinto(out)
+        time.sleep(0.01)
+    print("B got", bytes(out[:n]))
     multitest.broadcast("B done")
     conn.disconnect()
