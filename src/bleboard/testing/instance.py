@@ -26,7 +26,7 @@ NOISE = (
     " ets_task(",
 )
 
-KINDS = ("virtual", "cpython", "exec:CMD", "port:DEV", "a0", "u0", "c0", "/dev/...")
+KINDS = ("virtual", "cpython", "micropython", "micropython-btstack", "exec:CMD", "port:DEV", "a0", "u0", "c0", "/dev/...")
 
 
 class InstanceError(Exception):
@@ -255,11 +255,25 @@ def _wait_group_gone(pgid, timeout=2.0):
         time.sleep(0.005)
 
 
+def _board_profile(text, board):
+    """A `virtual:ID` board must name a board or stack family that has a profile."""
+    from bleboard.tools import board_profiles
+
+    try:
+        board_profiles.resolve(board)
+    except board_profiles.UnknownProfile as e:
+        raise InstanceError("instance %r: %s" % (text, e)) from None
+    return board
+
+
 class InstanceSpec:
     """A parsed `-i` argument: which interpreter, and which environment.
 
     `virtual`  a virtual board (`bleboard run`, which behaves like `python -c`)
+    `virtual:ID` one that plays board (or stack family) ID's stack limits (`bleboard run --board ID`)
     `cpython`  this Python interpreter
+    `micropython`, `micropython-btstack`  MicroPython's unix port with NimBLE or BTstack, its
+               controller on the private radio behind a pty (testing/firmware_instance.py)
     `exec:CMD` CMD as one argv element (use a wrapper script for options)
     Any of them may end in `,VAR=VAL,...`: the child's environment is then exactly
     those variables (a virtual board also gets BLEBOARD_AIR, or it has no radio).
@@ -285,10 +299,18 @@ class InstanceSpec:
             self.kind = "virtual"
             self.argv = [sys.executable, "-m", "bleboard", "run"]
             self.name = "virtual"
+        elif head.startswith("virtual:") and len(head) > 8:
+            self.kind = "virtual"
+            self.argv = [sys.executable, "-m", "bleboard", "run", "--board", _board_profile(text, head[8:])]
+            self.name = head
         elif head == "cpython":
             self.kind = "cpython"
             self.argv = [sys.executable]
             self.name = os.path.basename(sys.executable)
+        elif head in ("micropython", "micropython-nimble", "micropython-btstack"):
+            self.kind = head if head != "micropython-nimble" else "micropython"
+            self.argv = None  # the firmware binary, found (or built) when the instance is made
+            self.name = self.kind
         elif head.startswith("exec:") and len(head) > 5:
             self.kind = "exec"
             self.argv = [head[5:]]
@@ -304,7 +326,7 @@ class InstanceSpec:
 
     @property
     def needs_radio(self):
-        return self.kind == "virtual"
+        return self.kind in ("virtual", "micropython", "micropython-btstack")
 
     def make(self, radio_addr=None):
         """Return a new, unstarted Instance; `radio_addr` is the private radio, if any."""
@@ -312,6 +334,11 @@ class InstanceSpec:
             from bleboard.testing.board_instance import BoardInstance
 
             return BoardInstance(self.device, self.name)  # a board has its own radio
+        if self.kind.startswith("micropython"):
+            from bleboard.testing import firmware_instance as fw
+
+            binary = fw.firmware_binary(fw.STACK_OF_KIND[self.kind])
+            return fw.FirmwareInstance(binary, dict(self.env) if self.env is not None else None, self.name, radio_addr)
         if self.env is not None:
             env = dict(self.env)
             if self.kind == "virtual" and radio_addr:

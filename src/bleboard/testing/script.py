@@ -54,11 +54,26 @@ class multitest:
         # The runner forwards other instances' broadcasts to our stdin.
         want = "BROADCAST " + str(msg)
         while True:
-            line = sys.stdin.readline()
+            line = multitest._readline()
             if not line:
                 raise EOFError("multitest.wait: stdin closed before " + repr(want))
             if line.rstrip() == want:
                 return
+
+    @staticmethod
+    def _readline():
+        # MicroPython's unix port runs its BLE stack from scheduled tasks, which a
+        # read blocked in the kernel would starve: idle in sleep_ms until a line is there.
+        if sys.implementation.name != "micropython" or sys.platform not in ("linux", "darwin"):
+            return sys.stdin.readline()
+        import select
+        import time
+
+        poller = select.poll()
+        poller.register(sys.stdin, select.POLLIN)
+        while not poller.poll(0):
+            time.sleep_ms(2)
+        return sys.stdin.readline()
 
     @staticmethod
     def get_network_ip():
