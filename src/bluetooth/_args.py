@@ -18,9 +18,11 @@ def u8(value, name="argument"):
 
 
 def to_bytes(value, name="data"):
-    """Any buffer; str is encoded as UTF-8 since MicroPython's str has the buffer protocol."""
+    """Any buffer, as mp_get_buffer_raise takes it: MicroPython's str is a buffer of its
+    UTF-8 bytes.  Lone surrogates stand for raw bytes (a str made from bytes that are not
+    UTF-8, e.g. by the board json dialect), so they give those bytes back."""
     if isinstance(value, str):
-        return value.encode()
+        return value.encode("utf-8", "surrogateescape")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, UUID):
@@ -40,10 +42,7 @@ def opt_uuid(value):
 
 
 def addr6(value):
-    try:
-        raw = to_bytes(value, "addr")
-    except TypeError:
-        raise ValueError("invalid addr") from None
+    raw = to_bytes(value, "addr")  # not a buffer: TypeError, as mp_get_buffer_raise
     if len(raw) != 6:
         raise ValueError("invalid addr")
     return raw

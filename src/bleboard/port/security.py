@@ -16,6 +16,7 @@ from bumble import hci, smp
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
+from bluetooth import _args
 from bluetooth import _events as ev
 from bluetooth._errors import EALREADY, EINVAL, PortError
 
@@ -76,7 +77,7 @@ class SecretStore(KeyStore):
     @staticmethod
     def _decode(blob):
         try:
-            record = json.loads(bytes(blob).decode())
+            record = json.loads(_args.to_bytes(blob).decode())  # any buffer, str too (MicroPython)
             return record["addr"], PairingKeys.from_dict(record["keys"])
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # like NimBLE, a record of the wrong shape is ignored
