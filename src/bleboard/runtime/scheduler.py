@@ -40,6 +40,13 @@ _TRACE_SPINS = sys.version_info[:2] == (3, 11)
 RESIGNAL_FIRST_S = 0.0005  # first look, soon after a wake-up signal was sent
 RESIGNAL_S = 0.005  # the longest a queued callback waits before the watchdog signals again
 
+# BLEBOARD_DEBUG=1 records every step of the wake-up path (kick, re-check, signal, drain,
+# ThreadSafeFlag set/wake) in a ring buffer, printed to stderr at exit: a lost wake-up shows
+# as a gap in it. Steps run inside signal handlers, so recording does no I/O and takes no
+# lock; when off, each site costs one global check.
+DEBUG = bool(os.environ.get("BLEBOARD_DEBUG"))
+_trace_log = collections.deque(maxlen=int(os.environ.get("BLEBOARD_DEBUG_DEPTH") or 20000))
+
 
 class Scheduler:
     """A FIFO of callbacks run one at a time on one thread (main or dispatcher)."""
@@ -96,8 +103,12 @@ class Scheduler:
                 self._wakeup.notify()
                 return
             if self._signalled:
+                if DEBUG:
+                    trace("queued", _name(fn, args), len(self._queue))
                 return
             self._signalled = True
+        if DEBUG:
+            trace("queued+kick", _name(fn, args), len(self._queue))
         if threading.get_ident() == self._main_ident:
             # Queued from the main thread itself: run at the next safe point.
             if not self._held and not self._running:
@@ -108,6 +119,8 @@ class Scheduler:
     def _kick(self):
         try:
             signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+            if DEBUG:
+                trace("signal sent")
         except (ProcessLookupError, OSError):
             pass  # the interpreter is shutting down
         loop = _running_loop()
@@ -128,6 +141,8 @@ class Scheduler:
             if self._closed or not (self._signalled and self._queue):
                 return None
             stuck = self._ran == seen and not self._running and not self._held
+            if DEBUG:
+                trace("re-check", "stuck" if stuck else "progress", self._ran, len(self._queue), self._running, self._held)
             seen = self._ran
         if stuck:
             try:
@@ -167,11 +182,15 @@ class Scheduler:
     # ---- consumer side -------------------------------------------------
 
     def _on_signal(self, signum, frame):
+        if DEBUG:
+            trace("signal handler", _where(frame))
         self.drain()
 
     def drain(self):
         """Run queued callbacks unless we are inside a handler or a held call."""
         if self._running or self._held:
+            if DEBUG:
+                trace("drain deferred", "running" if self._running else "held", len(self._queue))
             return
         self._running = True
         try:
@@ -179,8 +198,12 @@ class Scheduler:
                 with self._lock:
                     if not self._queue:
                         self._signalled = False
+                        if DEBUG:
+                            trace("drain done", self._ran)
                         return
                     fn, args = self._queue.popleft()
+                if DEBUG:
+                    trace("run", _name(fn, args))
                 self._run_one(fn, args)
                 self._ran += 1
         finally:
@@ -291,6 +314,8 @@ class _Hold:
             s = self._s
             s._held -= 1
             if not s._held and not s._running and s._queue:
+                if DEBUG:
+                    trace("drain after held call", len(s._queue))
                 s.drain()
         return False
 
@@ -306,3 +331,51 @@ def default():
         if _default is None:
             _default = Scheduler()
         return _default
+
+
+# ---- BLEBOARD_DEBUG tracing --------------------------------------------------
+
+
+def trace(what, *detail):
+    """Record one step (callers check DEBUG first, so this is never called when off)."""
+    _trace_log.append((time.monotonic(), threading.current_thread().name, what, detail))
+
+
+def _name(fn, args):
+    """A short label for a queued callback: the irq event code when it is an irq delivery."""
+    label = getattr(fn, "__qualname__", None) or repr(fn)
+    if label.endswith("_deliver") and args:
+        label += "(event %s)" % (args[0],)
+    return label
+
+
+def _where(frame):
+    """What the main thread was doing when the signal handler ran: file:line function."""
+    if frame is None:
+        return "?"
+    code = frame.f_code
+    return "%s:%d %s" % (os.path.basename(code.co_filename), frame.f_lineno, code.co_name)
+
+
+def trace_dump(file=None, last=None):
+    """Print the recorded steps, oldest first, with times in ms relative to the first shown."""
+    steps = list(_trace_log)
+    if last is not None:
+        steps = steps[-last:]
+    if not steps:
+        return
+    file = file or sys.stderr
+    t0 = steps[0][0]
+    for t, thread, what, detail in steps:
+        print("%10.3f %-22s %-18s %s" % ((t - t0) * 1000, thread[:22], what, " ".join(map(str, detail))), file=file)
+    file.flush()
+
+
+def trace_clear():
+    _trace_log.clear()
+
+
+if DEBUG:
+    import atexit
+
+    atexit.register(trace_dump)
