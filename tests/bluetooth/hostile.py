@@ -78,6 +78,19 @@ class RawPeer:
         """Let Bumble handle `cid` again (a legitimate peer from now on)."""
         self.device.l2cap_channel_manager.fixed_channels[cid] = self.saved.pop(cid)
 
+    def watch_signalling(self):
+        """Keep a copy of every LE signalling frame the board sends (Bumble still handles them)."""
+        manager = self.device.l2cap_channel_manager
+        queue = self.recorded[LE_SIGNALLING_CID] = asyncio.Queue()
+        handle_frame = manager.on_control_frame
+
+        def on_control_frame(connection, cid, frame):
+            queue.put_nowait(bytes(frame))
+            handle_frame(connection, cid, frame)
+
+        manager.on_control_frame = on_control_frame
+        return queue
+
     def send(self, cid, pdu):
         self.device.send_l2cap_pdu(self.connection.handle, cid, bytes(pdu))
 
