@@ -20,11 +20,12 @@ from bumble import controller as bumble_controller
 from bumble import hci, ll
 from bumble.core import PhysicalTransport
 
-from bleboard.radio import pdus
+from bleboard.radio import pdus, timing
 from bleboard.radio.advertising import AirAdvertisingSet, LegacyAirAdvertiser, own_address
+from bleboard.radio.connection_procedures import ConnectionProcedures, LinkState
 from bleboard.radio.controller_commands import AdvertisingCommands
 from bleboard.radio.vendor import VendorCommands
-from bleboard.radio.link import AirLink, DataChannel
+from bleboard.radio.link import AirLink, ConnectionTiming, DataChannel
 from bleboard.radio.scanning import Scanner
 
 logger = logging.getLogger(__name__)
@@ -63,14 +64,15 @@ class AirConnection(bumble_controller.Connection):
     interval: int = 0
     latency: int = 0
     timeout: int = 0
+    link_state: LinkState = dataclasses.field(default_factory=LinkState)
 
     def attach_channel(self, channel: DataChannel, side: int) -> None:
         self.channel, self.side = channel, side
 
     def on_hci_acl_data_packet(self, packet: hci.HCI_AclDataPacket) -> None:
-        # One HCI fragment is one LL data PDU; its credit comes back when the peer got it.
+        # Split into LL data PDUs of the link's data length; the credit comes back when the peer got them all.
         if self.channel is not None:
-            self.channel.send(self, pdus.DataPdu(start=packet.pb_flag != 0b01, payload=bytes(packet.data)))
+            self.channel.send_acl(self, packet.pb_flag != 0b01, bytes(packet.data))
 
     def send_ll_control_pdu(self, packet: ll.ControlPdu) -> bool:  # type: ignore[override]
         return self.channel is not None and self.channel.send(self, packet)
@@ -92,7 +94,7 @@ def connection_parameters_error(interval_min: int, interval_max: int, latency: i
     return None
 
 
-class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.Controller):
+class VirtualController(ConnectionProcedures, VendorCommands, AdvertisingCommands, bumble_controller.Controller):
     """A controller on an `AirLink`, one per virtual board."""
 
     rssi: int = -50  # what every receiver measures on the virtual air, in dBm
@@ -103,9 +105,9 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
     le_acl_data_packet_length: int = 251
     total_num_le_acl_data_packets: int = 16
     supported_max_tx_octets: int = 251
-    supported_max_tx_time: int = 2120
+    supported_max_tx_time: int = 17040  # 251 octets and a MIC on the Coded PHY (S=8)
     supported_max_rx_octets: int = 251
-    supported_max_rx_time: int = 2120
+    supported_max_rx_time: int = 17040
     # Bumble lists commands it has no handler for; a host must only see what we answer.
     supported_commands = {
         op
@@ -113,10 +115,8 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
         if hasattr(bumble_controller.Controller, "on_" + hci.HCI_Command.command_name(op).lower())
         or op in (hci.HCI_READ_RSSI_COMMAND, hci.HCI_LE_SET_DATA_LENGTH_COMMAND)
     }
-    # This air has the 1M PHY only, and no periodic advertising.
-    le_features = bumble_controller.Controller.le_features & ~(
-        hci.LeFeatureMask.LE_PERIODIC_ADVERTISING | hci.LeFeatureMask.LE_2M_PHY | hci.LeFeatureMask.LE_CODED_PHY
-    )
+    # Connections use the 1M, 2M and Coded PHYs (advertising stays on 1M); no periodic advertising.
+    le_features = bumble_controller.Controller.le_features & ~hci.LeFeatureMask.LE_PERIODIC_ADVERTISING
 
     def __init__(
         self,
@@ -164,13 +164,11 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
         self.pending_le_connection = None
 
     def _drop_connection(self, connection, peer_reason: int) -> None:
-        """Forget a connection without telling our host; the peer's link times out."""
+        """Forget a connection without telling our host; the peer's link ends after its supervision timeout."""
         self.le_connections.pop(connection.peer_address, None)
         channel = getattr(connection, "channel", None)
         if channel is not None and channel.open:
-            channel.close()
-            peer = channel.peer_of(connection)
-            peer.controller.on_le_disconnected(peer, peer_reason)
+            channel.vanish(connection, peer_reason)
 
     def on_hci_command_packet(self, command: hci.HCI_Command) -> None:
         # A controller always answers: a command we fail on gets a status, never silence.
@@ -354,16 +352,19 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
 
     def _initiate(self, pdu: pdus.AdvertisingPdu) -> None:
         pending = self.pending_le_connection
+        # The controller picks the interval within the host's range (timing.choose_interval).
         if isinstance(pending, hci.HCI_LE_Extended_Create_Connection_Command):
-            interval = pending.connection_interval_mins[0]
+            interval = timing.choose_interval(pending.connection_interval_mins[0], pending.connection_interval_maxs[0])
             latency = pending.max_latencies[0]
             timeout = pending.supervision_timeouts[0]
+            max_ce_length = pending.max_ce_lengths[0]
         else:
             if not pdu.legacy:
                 return  # the legacy initiator only listens for legacy PDUs
-            interval = pending.connection_interval_min
+            interval = timing.choose_interval(pending.connection_interval_min, pending.connection_interval_max)
             latency = pending.max_latency
             timeout = pending.supervision_timeout
+            max_ce_length = pending.max_ce_length
         if pending.initiator_filter_policy == 1:
             if (bytes(pdu.address), pdu.address.is_public) not in self.filter_accept_list:
                 return
@@ -379,7 +380,7 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
         central = self._new_connection(
             hci.Role.CENTRAL, initiator_address, pdu.address, interval, latency, timeout
         )
-        self.link.open_channel(central, peripheral)
+        self.link.open_channel(central, peripheral, ConnectionTiming(interval, latency, timeout, max_ce_length))
         self.send_le_connection_complete(
             E.SUCCESS, hci.Role.CENTRAL, central.handle, pdu.address, interval, latency, timeout, clock_accuracy=0
         )
@@ -420,6 +421,7 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
             interval=interval,
             latency=latency,
             timeout=timeout,
+            link_state=LinkState(self.suggested_max_tx_octets, self.suggested_max_tx_time),
         )
         self.le_connections[peer_address] = connection
         return connection
@@ -490,29 +492,6 @@ class VirtualController(VendorCommands, AdvertisingCommands, bumble_controller.C
             )
         return hci.HCI_Read_RSSI_ReturnParameters(
             status=E.SUCCESS, handle=command.handle, rssi=self.rssi_for(connection.peer_address)
-        )
-
-    def on_hci_le_set_data_length_command(self, command: hci.HCI_LE_Set_Data_Length_Command):
-        connection = self.find_le_connection_by_handle(command.connection_handle)
-        if connection is None:
-            return hci.HCI_StatusAndConnectionHandleReturnParameters(
-                status=E.UNKNOWN_CONNECTION_IDENTIFIER_ERROR, connection_handle=command.connection_handle
-            )
-        if not (0x1B <= command.tx_octets <= 0xFB and 0x148 <= command.tx_time <= 0x4290):
-            return hci.HCI_StatusAndConnectionHandleReturnParameters(
-                status=E.INVALID_COMMAND_PARAMETERS_ERROR, connection_handle=command.connection_handle
-            )
-        event = hci.HCI_LE_Data_Length_Change_Event(
-            connection_handle=connection.handle,
-            max_tx_octets=command.tx_octets,
-            max_tx_time=command.tx_time,
-            max_rx_octets=self.supported_max_rx_octets,
-            max_rx_time=self.supported_max_rx_time,
-        )
-        # The event follows this command's Command Complete.
-        asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
-        return hci.HCI_StatusAndConnectionHandleReturnParameters(
-            status=E.SUCCESS, connection_handle=command.connection_handle
         )
 
     def on_hci_le_read_transmit_power_command(self, _command):
