@@ -76,6 +76,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="exit when no client has been connected for this long (default: never)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("bleboard", "rootcanal"),
+        default="bleboard",
+        help="which controllers make the air: bleboard's own (default) or Android's Root Canal "
+        "(pip install rootcanal==1.10.0), started on free local ports; boards join it at the same address",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log clients joining and leaving")
     # Used by ensure_default_radio(): lose the start-up race quietly.
     parser.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
@@ -98,6 +105,8 @@ def main(args) -> int:
         from bleboard.radio.default import default_socket_path
 
         address = "unix:" + default_socket_path(create=True)
+    if args.engine == "rootcanal":
+        return _serve_root_canal(address, args)
     try:
         server = AirServer(address, latency=args.latency, idle_exit=args.idle_exit)
     except ValueError as error:
@@ -122,6 +131,39 @@ async def _serve(server) -> int:
     await server.start()
     await server.serve()
     return 0
+
+
+def _serve_root_canal(address: str, args) -> int:
+    """`--engine rootcanal`: Root Canal behind the radio address, both stopped together."""
+    from bleboard.radio.errors import HCITransportError
+    from bleboard.radio.rootcanal import RelayServer, RootCanal
+    from bleboard.radio.server import ServerBusyError
+
+    if args.pty is not None or args.latency != "board":
+        print("bleboard air: --engine rootcanal keeps Root Canal's own timing and has no --pty", file=sys.stderr)
+        return 2
+    root_canal = RootCanal(verbose=args.verbose)
+    try:
+        server = RelayServer(address, root_canal, idle_exit=args.idle_exit)
+        root_canal.start()
+    except ValueError as error:
+        print(f"bleboard air: {error}", file=sys.stderr)
+        return 2
+    except HCITransportError as error:
+        print(f"bleboard air: {error}", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(_serve(server))
+    except ServerBusyError as error:
+        if args.auto:
+            return 0
+        print(f"bleboard air: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"bleboard air: cannot listen on {address}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    finally:
+        root_canal.stop()
 
 
 def _run_ptys(radio: str | None, count: int) -> int:

@@ -59,6 +59,11 @@ def configure(parser):
         "--latency", metavar="board|fast|MS", type=_latency,
         help="link timing per connection event; sets BLEBOARD_LATENCY",
     )
+    parser.add_argument(
+        "--board", metavar="ID",
+        help="play that board's BLE stack: its connection limit, MTU, default intervals and missing "
+             "features (board id or stack family, see 'bleboard boards --features ID'); sets BLEBOARD_BOARD",
+    )
     parser.add_argument("-u", dest="unbuffered", action="store_true", help="unbuffered stdout and stderr")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the board does to stderr")
     parser.add_argument("program", nargs="?", metavar="FILE|-", help="program file, or - to read it from stdin")
@@ -131,6 +136,23 @@ def _check_settings(args):
         else:
             check(os.environ.get(var), var)
 
+    if args.board is not None:
+        _check_board(args.board, "--board")
+    else:
+        _check_board(os.environ.get("BLEBOARD_BOARD"), "BLEBOARD_BOARD")
+
+
+def _check_board(text, name):
+    """An unknown board is a usage error naming the choices, before the program starts."""
+    if not text:
+        return
+    from bleboard.cli import UsageError
+    from bleboard.tools import board_profiles
+
+    try:
+        board_profiles.resolve(text)
+    except board_profiles.UnknownProfile as e:
+        raise UsageError("%s: %s" % (name, e)) from None
 
 def _reset_wake_signal(signum):
     """A board starts with the wake-up signal usable, even when started by a reset
@@ -165,7 +187,8 @@ def _setup_logging(verbose):
 
 
 def _export_radio_options(args, verbose):
-    for option, var in (("hci", "BLEBOARD_HCI"), ("snoop", "BLEBOARD_SNOOP"), ("latency", "BLEBOARD_LATENCY")):
+    for option, var in (("hci", "BLEBOARD_HCI"), ("snoop", "BLEBOARD_SNOOP"), ("latency", "BLEBOARD_LATENCY"),
+                        ("board", "BLEBOARD_BOARD")):
         value = getattr(args, option)
         if value is not None:
             os.environ[var] = value
