@@ -100,13 +100,14 @@ def run(args):
         return program
     source, filename, argv0, path0, reexec = program
 
-    from bleboard.runtime import aliases, compat, precedence, scheduler, stdio
+    from bleboard.runtime import aliases, compat, mpjson, precedence, scheduler, stdio
 
     stdio.setup_buffering(args.unbuffered or bool(os.environ.get("PYTHONUNBUFFERED")))
 
     precedence.install(path0)
     aliases.install()
     compat.install()
+    mpjson.install()
     cause = os.environ.pop("BLEBOARD_RESET_CAUSE", "")
     session.configure(
         reexec + list(args.args),
@@ -135,7 +136,6 @@ def _check_settings(args):
             check(value, "--" + option)
         else:
             check(os.environ.get(var), var)
-
     if args.board is not None:
         _check_board(args.board, "--board")
     else:
@@ -153,6 +153,7 @@ def _check_board(text, name):
         board_profiles.resolve(text)
     except board_profiles.UnknownProfile as e:
         raise UsageError("%s: %s" % (name, e)) from None
+
 
 def _reset_wake_signal(signum):
     """A board starts with the wake-up signal usable, even when started by a reset

@@ -101,7 +101,7 @@ def serve(fs_root, announce=None, fds=None):
     `bleboard run -c "...resume(...)"`, handing over the pty's file descriptors,
     so the board comes back on the same device path, as a board on a fixed port.
     """
-    from bleboard.runtime import compat, precedence, scheduler, session, stdio
+    from bleboard.runtime import compat, mpjson, precedence, scheduler, session, stdio
 
     fs_root = os.path.realpath(fs_root)
     os.makedirs(os.path.join(fs_root, "lib"), exist_ok=True)
@@ -111,6 +111,7 @@ def serve(fs_root, announce=None, fds=None):
     if "" not in sys.path:
         sys.path.insert(0, "")  # the board's filesystem root is the working directory
     compat.install()
+    mpjson.install()
     scheduler.default()  # on the main thread: irq handlers run between the REPL's bytecodes
     os.chdir(fs_root)
     if fds is None:
