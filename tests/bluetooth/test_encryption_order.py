@@ -1,0 +1,61 @@
+"""_IRQ_ENCRYPTION_UPDATE comes before anything the peer sends after its pairing (as NimBLE).
+
+NimBLE raises the encryption update when the pairing's keys have been exchanged, before
+the bond is stored and before the next PDU on the link is handled. A central that reads
+as soon as its own pairing completes must therefore find the peripheral's application
+already told that the link is encrypted (and bonded).
+"""
+
+import asyncio
+import time
+
+import pytest
+from bumble.device import Peer
+
+from bluetooth import UUID
+from hostile import RawPeer, run
+from test_irq_delivery import wait_until
+from test_security import FLAG_READ, IRQ_CENTRAL_CONNECT, IRQ_ENCRYPTION_UPDATE, IRQ_SET_SECRET, Board
+
+IRQ_GATTS_READ_REQUEST = 4
+SEC_PEER = 2
+SERVICES = [(UUID(0xE300), [(UUID(0xE301), FLAG_READ)])]
+
+
+class SlowStoreBoard(Board):
+    """A peripheral whose bond store takes as long as a flash write: the central's read
+    reaches it while it stores, which is when the order used to go wrong."""
+
+    def irq(self, event, data):
+        if event == IRQ_SET_SECRET and data[0] == SEC_PEER:
+            time.sleep(0.1)
+        return super().irq(event, data)
+
+
+@pytest.mark.parametrize("bond", [True, False])
+def test_peripheral_hears_encryption_before_the_read_that_follows(radio, bond):
+    p = SlowStoreBoard(radio, bond=bond)
+    p.ble.active(True)
+    ((h,),) = p.ble.gatts_register_services(SERVICES)
+    p.ble.gatts_write(h, b"after pairing")
+    p.ble.gap_advertise(20000)
+
+    async def central():
+        peer = await RawPeer(radio).open(bonding=bond)
+        try:
+            connection = await peer.connect(p.ble.config("mac"))
+            await asyncio.wait_for(connection.pair(), 5)
+            return await Peer(connection).gatt_client.read_value(h)  # right after its pairing
+        finally:
+            await peer.close()
+
+    assert run(central()) == b"after pairing"
+    wait_until(lambda: p.of(IRQ_GATTS_READ_REQUEST) and p.of(IRQ_ENCRYPTION_UPDATE))
+    events = [e for e, _ in p.events]
+    assert events.index(IRQ_ENCRYPTION_UPDATE) < events.index(IRQ_GATTS_READ_REQUEST)
+    conn = p.of(IRQ_CENTRAL_CONNECT)[0][0]
+    assert p.of(IRQ_ENCRYPTION_UPDATE)[0] == (conn, 1, 0, int(bond), 16)
+    if bond:
+        # Then the bond is stored (NimBLE persists the keys after raising the update).
+        stored = [i for i, (e, d) in enumerate(p.events) if e == IRQ_SET_SECRET and d[0] == SEC_PEER]
+        assert stored and stored[0] > events.index(IRQ_ENCRYPTION_UPDATE)
