@@ -22,6 +22,16 @@ from bluetooth._errors import EALREADY, EBUSY, EINVAL, PortError
 log = logging.getLogger("bleboard.port")
 
 NO_ADDR = (0xFFFF, 0xFF, bytes(6))
+
+# NimBLE's defaults (host/include/host/ble_gap.h), which MicroPython uses on ESP32 and
+# other NimBLE boards: a central asks for 30-50 ms, latency 0 and a 2.56 s supervision
+# timeout; advertising with interval 0 means 30-60 ms (connectable) or 100-150 ms.
+CONNECT_INTERVAL_MIN_US = 30000
+CONNECT_INTERVAL_MAX_US = 50000
+CONNECT_LATENCY = 0
+SUPERVISION_TIMEOUT_MS = 2560
+ADV_DEFAULT_CONNECTABLE_MS = (30.0, 60.0)
+ADV_DEFAULT_NONCONNECTABLE_MS = (100.0, 150.0)
 _EXT = hci.HCI_LE_Extended_Advertising_Report_Event.Report
 
 
@@ -73,9 +83,9 @@ class Gap:
             return
         device = self.device
         if interval_us == 0:
-            interval_ms = 40.0 if connectable else 100.0
+            interval_ms, interval_max_ms = ADV_DEFAULT_CONNECTABLE_MS if connectable else ADV_DEFAULT_NONCONNECTABLE_MS
         else:
-            interval_ms = interval_us / 1000.0
+            interval_ms = interval_max_ms = interval_us / 1000.0
         scannable = options.get("scannable")
         if scannable is None:
             scannable = True
@@ -104,7 +114,7 @@ class Gap:
                 await device.start_advertising(
                     advertising_type=adv_kind, target=target, own_address_type=own_type,
                     advertising_data=adv_data, scan_response_data=resp_data,
-                    advertising_interval_min=interval_ms, advertising_interval_max=interval_ms,
+                    advertising_interval_min=interval_ms, advertising_interval_max=interval_max_ms,
                 )
             except hci.HCI_Error as exc:
                 raise PortError(EINVAL, "advertising refused by the controller: %s" % exc) from None
@@ -226,8 +236,12 @@ class Gap:
         if self.scanning:
             await self._stop_scan()
         prefs = ConnectionParametersPreferences(
-            connection_interval_min=(min_interval_us or 30000) / 1000.0,
-            connection_interval_max=(max_interval_us or max(min_interval_us or 0, 50000)) / 1000.0,
+            connection_interval_min=(min_interval_us or CONNECT_INTERVAL_MIN_US) / 1000.0,
+            connection_interval_max=(max_interval_us or max(min_interval_us or 0, CONNECT_INTERVAL_MAX_US)) / 1000.0,
+            max_latency=CONNECT_LATENCY,
+            supervision_timeout=SUPERVISION_TIMEOUT_MS,
+            min_ce_length=0,
+            max_ce_length=0,
         )
         peer = hci.Address(bytes(reversed(addr)), addr_type)
         timeout = (scan_duration_ms or 30000) / 1000.0
