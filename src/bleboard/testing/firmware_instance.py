@@ -18,14 +18,23 @@ STACK_OF_KIND = {"micropython": "nimble", "micropython-nimble": "nimble", "micro
 _binaries = {}  # stack -> path, once built or found in the cache in this process
 
 
+class FirmwareUnavailable(InstanceError):
+    """No MicroPython source or no toolchain here: tests skip with this message; a failed build is an error."""
+
+
 def firmware_binary(stack):
     """The firmware binary for `stack`, building it if the cache does not have it (raises InstanceError)."""
     if stack not in _binaries:
-        from bleboard.tools import firmware_build
+        from bleboard.tools import firmware_build as fb
 
         try:
-            _binaries[stack] = firmware_build.build(stack)
-        except firmware_build.FirmwareBuildError as exc:
+            if fb.missing_tools():
+                raise FirmwareUnavailable("micropython (%s) firmware: the build needs %s on PATH"
+                                          % (stack, " and ".join(fb.missing_tools())))
+            _binaries[stack] = fb.build(stack)
+        except fb.SourceMissing as exc:
+            raise FirmwareUnavailable("micropython (%s) firmware: %s" % (stack, exc)) from None
+        except fb.FirmwareBuildError as exc:
             raise InstanceError("micropython (%s) firmware: %s" % (stack, exc)) from None
     return _binaries[stack]
 

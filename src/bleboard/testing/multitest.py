@@ -17,7 +17,7 @@ import time
 
 from bleboard.testing.instance import NOISE, InstanceSpec
 from bleboard.testing.radio import PrivateRadio
-from bleboard.testing.script import build_script, count_instances, initial_globals
+from bleboard.testing.script import build_script, count_instances, initial_globals, skip_reason
 
 TIMEOUT = 10.0  # seconds of silence after which an instance is declared stuck
 
@@ -42,6 +42,7 @@ class TestResult:
         self.expected = expected
         self.metrics = metrics
         self.pids = pids  # of every instance started (all ended by now)
+        self.skip_reason = None  # set when a `# multitest-skip:` line skipped the run
         if skipped:
             self.verdict = "skip"
         elif output == expected:
@@ -243,6 +244,11 @@ class Runner:
         if count == 0:
             raise ValueError("%s: no 'def instanceN():' line, not a multitest" % path)
         specs = extend_specs(specs, count)[:count]
+        reason = skip_reason(source, [s.kind for s in specs])
+        if reason:  # the file says it cannot run on one of these kinds (and why)
+            result = TestResult(path, [s.name for s in specs], "", "", True, [], [])
+            result.skip_reason = reason
+            return result
         run = _Run(self, path, source, specs)
         output = result_string(run.execute())
         exp_path = path + ".exp"
@@ -262,7 +268,10 @@ class Runner:
     def run_and_report(self, path, specs):
         """Run one test and print its console line, output, failure blocks and metrics."""
         result = self.run_test(path, specs)
-        self.write("%s on %s: %s\n" % (path, result.instances, "FAIL" if result.verdict == "fail" else result.verdict))
+        verdict = "FAIL" if result.verdict == "fail" else result.verdict
+        if result.skip_reason:
+            verdict += " (%s)" % result.skip_reason
+        self.write("%s on %s: %s\n" % (path, result.instances, verdict))
         if self.show_output:
             self.write(result.output)
         if result.verdict == "fail":

@@ -1,5 +1,6 @@
 """pytest plugin: every multitest file (FILE.py with a sibling FILE.py.exp and
-`def instanceN():` lines) becomes one test item run on virtual boards.
+`def instanceN():` lines) becomes one test item run on virtual boards, plus
+one item per pairing with real MicroPython firmware (the matrix below).
 
 The files are not Python test modules, so pytest's own collection must not
 import them: they are not named test_*.py, and this plugin collects them as
@@ -14,6 +15,15 @@ from bleboard.testing.instance import KINDS, InstanceError, InstanceSpec
 from bleboard.testing.multitest import TIMEOUT, Runner
 from bleboard.testing.radio import latency_arg
 from bleboard.testing.script import count_instances
+
+# Pairings with MicroPython's unix firmware, each run as its own item (instances
+# beyond the second are virtual boards). (virtual, virtual) is the plain item.
+MATRIX = (
+    ("micropython", "virtual"),
+    ("virtual", "micropython"),
+    ("micropython-btstack", "micropython"),
+)
+_MATRIX_CHOICES = ("all", "nimble", "none")
 
 _RUNNER = pytest.StashKey()
 _SPECS = pytest.StashKey()
@@ -39,12 +49,20 @@ def pytest_addoption(parser):
     )
     group.addoption("--multitest-radio", metavar="ADDR", default=None, help="use this radio instead of a private one")
     group.addoption(
+        "--multitest-firmware",
+        choices=_MATRIX_CHOICES,
+        default="all",
+        help="pairings with real MicroPython firmware to add to each multitest: all (default), nimble "
+        "(no BTstack pairing) or none; ignored when --multitest-instance is given",
+    )
+    group.addoption(
         "--multitest-timeout", type=float, default=TIMEOUT, metavar="S", help="seconds of silence before TIMEOUT"
     )
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "multitest: a multi-instance test file run by the bleboard runner")
+    config.addinivalue_line("markers", "firmware: runs real MicroPython firmware (built on first use, cached)")
     try:
         config.stash[_SPECS] = [InstanceSpec(text) for text in config.getoption("multitest_instance")]
         config.stash[_METRICS] = []
@@ -106,11 +124,26 @@ def pytest_pycollect_makemodule(module_path, parent):
     return None
 
 
+def matrix(config):
+    """The firmware pairings this session adds to every multitest."""
+    if config.getoption("multitest_instance"):
+        return ()  # the user chose the instances
+    choice = config.getoption("multitest_firmware")
+    if choice == "none":
+        return ()
+    return tuple(m for m in MATRIX if choice == "all" or "micropython-btstack" not in m)
+
+
 class MultitestFile(pytest.File):
     def collect(self):
         item = MultitestItem.from_parent(self, name="multitest")
         item.add_marker("multitest")
         yield item
+        for kinds in matrix(self.config):
+            item = MultitestItem.from_parent(self, name="multitest[%s]" % "|".join(kinds), kinds=kinds)
+            item.add_marker("multitest")
+            item.add_marker("firmware")
+            yield item
 
 
 class _NotAModule(pytest.File):
@@ -129,11 +162,25 @@ class MultitestFailed(Exception):
 
 
 class MultitestItem(pytest.Item):
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = tuple(kinds)  # instance kinds of a matrix item; () for the session's kinds
+
     def runtest(self):
-        result = _runner(self.config).run_test(str(self.path), self.config.stash[_SPECS])
+        specs = [InstanceSpec(k) for k in self.kinds] if self.kinds else self.config.stash[_SPECS]
+        try:
+            result = _runner(self.config).run_test(str(self.path), specs)
+        except InstanceError as exc:
+            from bleboard.testing.firmware_instance import FirmwareUnavailable
+
+            if isinstance(exc, FirmwareUnavailable):
+                pytest.skip(str(exc))
+            raise
         for metric in result.metrics:
             self.user_properties.append(("metric", metric))
             self.config.stash[_METRICS].append("%s: %s" % (self.path.name, metric))
+        if result.skip_reason:
+            pytest.skip("not run on %s: %s" % (result.instances, result.skip_reason))
         if result.verdict == "skip":
             pytest.skip("test printed SKIP on %s" % result.instances)
         if result.verdict == "fail":

@@ -104,6 +104,24 @@ class multitest:
 '''
 
 
+# `# multitest-skip: KIND[,KIND...] -- reason` lines: the runner skips the file on those kinds.
+_SKIP_RE = re.compile(r"#\s*multitest-skip:\s*([A-Za-z0-9_,\s-]+?)\s*--\s*(.+?)\s*$", re.M)
+
+
+def skip_reason(source, kinds):
+    """Why the file must not run on these instance kinds (a `# multitest-skip:` line), or None.
+
+    Kind `micropython` covers every MicroPython firmware (NimBLE and BTstack);
+    `micropython-btstack` only the BTstack one.
+    """
+    for match in _SKIP_RE.finditer(source):
+        listed = {k.strip() for k in match.group(1).split(",") if k.strip()}
+        for kind in kinds:
+            if kind in listed or (kind.startswith("micropython") and "micropython" in listed):
+                return "%s: %s" % (kind, match.group(2))
+    return None
+
+
 def count_instances(source):
     """Return the number of participants: highest `def instanceN():` index + 1 (0 if none)."""
     highest = -1
