@@ -67,9 +67,53 @@ def run_cli(*argv):
     return subprocess.run([sys.executable, "-m", "bleboard", *argv], capture_output=True, text=True, timeout=60)
 
 
+def test_micropython_board_names_resolve():
+    """MicroPython's board names (its firmware files are named after them) are aliases of our rows."""
+    assert boards.check_aliases() == []
+    expect = {
+        "RPI_PICO_W": ("raspberry_pi_pico_w", "rp2040", "cyw43-btstack", "rp2", ["uf2"]),
+        "RPI_PICO2_W": ("raspberry_pi_pico2_w", "rp2350", "cyw43-btstack", "rp2", ["uf2"]),
+        "ESP32_GENERIC": ("espressif_esp32_devkitc", "esp32", "esp32-nimble", "esp32", ["esptool"]),
+        "ESP32_GENERIC_C3": ("espressif_esp32_c3_devkitm_1", "esp32c3", "esp32-nimble", "esp32", ["esptool"]),
+        "ESP32_GENERIC_C6": ("espressif_esp32_c6_devkitc_1", "esp32c6", "esp32-nimble", "esp32", ["esptool"]),
+        "ESP32_GENERIC_S3": ("esp32_s3_devkitc_1_n8", "esp32s3", "esp32-nimble", "esp32", ["uf2", "esptool"]),
+        "ARDUINO_NANO_33_BLE_SENSE": ("arduino_nano_33_ble", "nrf52840", "nrf52-softdevice", "nrf",
+                                      ["uf2", "adafruit-nrfutil", "west"]),
+        "NUCLEO_WB55": ("nucleo_wb55", "stm32wb55", "stm32wb-nimble", "stm32", ["msd", "dfu-util"]),
+        "PYBD_SF6": ("pyboard_d_sf6", "stm32f767", "cyw43-nimble", "stm32", ["dfu-util"]),
+    }
+    for name, (bid, chip, ble, port, flash) in expect.items():
+        for spelling in (name, name.lower()):
+            b = boards.get(spelling)
+            assert (b["id"], b["chip"], b["ble"], b["firmware"]["micropython"], b["flash"]) == (bid, chip, ble, port, flash)
+    assert boards.get("RPI_PICO2_W")["uf2_family"] == "0xe48bff59"
+    assert boards.get("ARDUINO_PORTENTA_H7")["flash_address"] == "0x08040000"  # after Arduino's bootloader
+    # every row's own MicroPython build name resolves to that row (or to a row of the same build)
+    for b in boards.load():
+        if b.get("micropython_board"):
+            assert boards.get(b["micropython_board"])["micropython_board"] == b["micropython_board"]
+
+
+def test_check_aliases_catches_bad_names(monkeypatch):
+    boards.load()  # read the file first, so the patched table is the one checked
+    monkeypatch.setattr(boards, "_aliases", {"rpi_pico_w": "raspberry_pi_pico_w", "NOPE": "no_such_board",
+                                             "PIZERO": "raspberry_pi_zero"})
+    problems = " | ".join(boards.check_aliases())
+    assert "'rpi_pico_w' is not upper case" in problems
+    assert "unknown board 'no_such_board'" in problems
+    assert "raspberry_pi_zero, which has no MicroPython port" in problems
+
+
 def test_cli_lists_searches_and_describes():
     r = run_cli("boards")
-    assert r.returncode == 0 and len(r.stdout.splitlines()) == len(boards.load())
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and len(lines) == len(boards.load()) + 1
+    assert lines[0].split() == ["ID", "CHIP", "BLE", "FLASH", "NAME"]
+    starts = [lines[0].index(title) for title in ("CHIP", "BLE", "FLASH", "NAME")]
+    for line in lines[1:]:  # aligned: every column starts under its title, after a gap
+        assert all(line[s - 2:s] == "  " and line[s] != " " for s in starts), line
+    r = run_cli("boards", "ESP32_GENERIC_C6")
+    assert r.returncode == 0 and "esp32c6" in r.stdout and "(board ESP32_GENERIC_C6)" in r.stdout
     r = run_cli("boards", "nrf52833")
     assert r.returncode == 0 and "pca10100_nrf52833_dk" in r.stdout and "rp2040" not in r.stdout
     r = run_cli("boards", "raspberry_pi_pico_w")

@@ -108,6 +108,12 @@ def test_exact_command_lines(tmp_path, capsys):
     assert dry_run(capsys, "esp32_s3_devkitc_1_n8", esp, "--port", "/dev/ttyUSB0") == [
         sys.executable, "-m", "esptool", "--chip", "esp32s3", "--port", "/dev/ttyUSB0",
         "--baud", "460800", write, "0x0", str(esp)]
+    esp32 = tmp_path / "esp32.bin"  # the original ESP32 keeps 0x0-0x1000 for its ROM: images start at 0x1000
+    esp32.write_bytes(make_esp_image(0))
+    assert dry_run(capsys, "ESP32_GENERIC", esp32, "--port", "/dev/ttyUSB0")[-2:] == ["0x1000", str(esp32)]
+    c3 = tmp_path / "c3.bin"
+    c3.write_bytes(make_esp_image(5))
+    assert dry_run(capsys, "ESP32_GENERIC_C3", c3)[-2:] == ["0x0", str(c3)]
     h2 = tmp_path / "h2.bin"
     h2.write_bytes(make_esp_image(16))
     assert dry_run(capsys, "esp32_h2_devkitm_1", h2)[3:5] == ["--chip", "esp32h2"]

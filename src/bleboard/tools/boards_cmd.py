@@ -28,11 +28,20 @@ def main(args):
                 return 1
     else:
         hits = boards.load()
-    width = max(len(b["id"]) for b in hits)
-    for b in hits:
-        print(f"{b['id']:<{width}}  {b['chip']:<10} {b['ble']:<17} {','.join(b['flash']):<22} {b['name']}")
+    print(_table(hits))
     print(f"{len(hits)} board(s)", file=sys.stderr)
     return 0
+
+
+COLUMNS = (("ID", lambda b: b["id"]), ("CHIP", lambda b: b["chip"]), ("BLE", lambda b: b["ble"]),
+           ("FLASH", lambda b: ",".join(b["flash"])), ("NAME", lambda b: b["name"]))
+
+
+def _table(rows):
+    """A header and one line per board, every column as wide as its widest cell."""
+    cells = [[title for title, _ in COLUMNS]] + [[value(b) for _, value in COLUMNS] for b in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells)
 
 
 def _features(text):

@@ -19,7 +19,7 @@ UF2_FLAG_FAMILY_ID = 0x00002000
 
 # ESP image header: magic byte, then in the extended header the chip id
 ESP_IMAGE_MAGIC = 0xE9
-ESP_CHIP_IDS = {"esp32": 0, "esp32s2": 2, "esp32c3": 5, "esp32s3": 9, "esp32c2": 12, "esp32c6": 13, "esp32h2": 16}
+ESP_CHIP_IDS = {"esp32": 0, "esp32s2": 2, "esp32c3": 5, "esp32s3": 9, "esp32c2": 12, "esp32c6": 13, "esp32h2": 16, "esp32c5": 23}
 
 # where each chip's program memory is, for Intel HEX / raw image address checks
 FLASH_RANGES = {

@@ -38,6 +38,8 @@ INSTALL = {
 # what a dry run prints for the drive when none is mounted yet
 DRIVE_PLACEHOLDER = {"uf2": "<UF2 bootloader drive>", "msd": "<debug probe drive>"}
 ESPTOOL_BAUD = 460800
+# where a whole-flash ESP image starts: after the ROM's reserved area on these chips, else at 0
+ESP_IMAGE_OFFSET = {"esp32": "0x1000", "esp32s2": "0x1000", "esp32c5": "0x2000", "esp32p4": "0x2000"}
 TOOL_TIMEOUT = 900  # seconds: the slowest tool (esptool on a 16 MB image at 115200 baud) takes minutes
 
 
@@ -102,7 +104,8 @@ def plan(board, path, kind, method, port=None, drive=None, roots=None, build_dir
         argv = [sys.executable, "-m", "esptool", "--chip", board["chip"]]
         if port:
             argv += ["--port", port]
-        argv += ["--baud", str(ESPTOOL_BAUD), _esptool_write_cmd(), "0x0", fw]
+        offset = ESP_IMAGE_OFFSET.get(board["chip"], "0x0")
+        argv += ["--baud", str(ESPTOOL_BAUD), _esptool_write_cmd(), offset, fw]
         return Plan(method, argv)
     if method == "nrfutil":
         return Plan(method, ["nrfutil", "dfu", "usb-serial", "-pkg", fw, "-p", _need_port(method, port)])
@@ -117,7 +120,9 @@ def plan(board, path, kind, method, port=None, drive=None, roots=None, build_dir
     if method == "dfu-util":
         if kind == "dfuse":
             return Plan(method, ["dfu-util", "-a", "0", "-D", fw])
-        return Plan(method, ["dfu-util", "-a", "0", "-s", "0x08000000:leave", "-D", fw])
+        # a raw image goes where the board's firmware starts (after its bootloader, if it keeps one)
+        address = board.get("flash_address", "0x08000000")
+        return Plan(method, ["dfu-util", "-a", "0", "-s", f"{address}:leave", "-D", fw])
     if method == "teensy":
         return Plan(method, ["teensy_loader_cli", f"--mcu={board['teensy_mcu']}", "-w", "-v", fw])
     if method == "commander":

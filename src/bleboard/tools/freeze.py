@@ -33,6 +33,9 @@ ARCH_BY_CHIP = {
     "mimxrt1011": "armv7emsp", "mimxrt1015": "armv7emsp", "mimxrt1021": "armv7emdp",
     "mimxrt1042": "armv7emdp", "mimxrt1052": "armv7emdp", "mimxrt1062": "armv7emdp",
     "efr32mg24": "armv7emsp",
+    "esp32": "xtensawin", "esp32c2": "rv32imc", "esp32c3": "rv32imc", "esp32c5": "rv32imc", "esp32c6": "rv32imc",
+    "rp2350": "armv7emsp", "nrf52832": "armv7emsp", "stm32wb55": "armv7emsp",
+    "stm32f722": "armv7emsp", "stm32f733": "armv7emsp", "stm32h747": "armv7emdp",
 }
 # the .mpy header's architecture numbers, in mpy-cross's order
 ARCHES = ["", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
