@@ -27,13 +27,30 @@ def project(pytester, data):
 
 
 def test_collects_only_multitests(project):
-    result = project.runpytest(*QUIET, "--collect-only", "-q")
+    result = project.runpytest(*QUIET, "--collect-only", "-q", "--multitest-firmware", "none")
     assert sorted(l for l in result.outlines if "::" in l) == [
         "data/protocol.py::multitest",
         "data/set_next.py::multitest",
         "data/skip.py::multitest",
         "data/traceback.py::multitest",
     ]
+
+
+def test_firmware_matrix_items(project):
+    # By default each multitest also runs paired with MicroPython firmware, both ways round.
+    result = project.runpytest(*QUIET, "--collect-only", "-q")
+    items = sorted(l for l in result.outlines if l.startswith("data/skip.py::"))
+    assert items == [
+        "data/skip.py::multitest",
+        "data/skip.py::multitest[micropython-btstack|micropython]",
+        "data/skip.py::multitest[micropython|virtual]",
+        "data/skip.py::multitest[virtual|micropython]",
+    ]
+    result = project.runpytest(*QUIET, "--collect-only", "-q", "--multitest-firmware", "nimble")
+    assert not [l for l in result.outlines if "btstack" in l]
+    # Chosen instances replace the matrix.
+    result = project.runpytest(*QUIET, "--collect-only", "-q", "--multitest-instance", "cpython")
+    assert not [l for l in result.outlines if "micropython" in l]
 
 
 def test_marker_selects_multitests(project):
@@ -66,6 +83,7 @@ def test_multitest_files_are_never_imported_by_pytest(pytester, data):
     for name in ("test_named.py", "explicit.py"):
         pytester.path.joinpath(name).write_text(source)
         pytester.path.joinpath(name + ".exp").write_text((data / "set_next.py.exp").read_text())
-    result = pytester.runpytest(*QUIET, "--collect-only", "-q", "test_named.py", "explicit.py")
+    result = pytester.runpytest(*QUIET, "--collect-only", "-q", "--multitest-firmware", "none", "test_named.py",
+                                "explicit.py")
     assert sorted(l for l in result.outlines if "::" in l) == ["explicit.py::multitest", "test_named.py::multitest"]
     assert not pytester.path.joinpath("imported-by-pytest").exists()

@@ -42,7 +42,8 @@ class TestResult:
         self.expected = expected
         self.metrics = metrics
         self.pids = pids  # of every instance started (all ended by now)
-        self.skip_reason = None  # set when a `# multitest-skip:` line skipped the run
+        self.skip_reason = None  # why the run was skipped, when known
+        self.skip_directive = None  # set when a `# multitest-skip:` line kept the file from running
         if skipped:
             self.verdict = "skip"
         elif output == expected:
@@ -247,7 +248,7 @@ class Runner:
         reason = skip_reason(source, [s.kind for s in specs])
         if reason:  # the file says it cannot run on one of these kinds (and why)
             result = TestResult(path, [s.name for s in specs], "", "", True, [], [])
-            result.skip_reason = reason
+            result.skip_directive = result.skip_reason = reason
             return result
         run = _Run(self, path, source, specs)
         output = result_string(run.execute())
@@ -269,8 +270,8 @@ class Runner:
         """Run one test and print its console line, output, failure blocks and metrics."""
         result = self.run_test(path, specs)
         verdict = "FAIL" if result.verdict == "fail" else result.verdict
-        if result.skip_reason:
-            verdict += " (%s)" % result.skip_reason
+        if result.skip_directive:
+            verdict += " (%s)" % result.skip_directive
         self.write("%s on %s: %s\n" % (path, result.instances, verdict))
         if self.show_output:
             self.write(result.output)

@@ -179,8 +179,8 @@ class MultitestItem(pytest.Item):
         for metric in result.metrics:
             self.user_properties.append(("metric", metric))
             self.config.stash[_METRICS].append("%s: %s" % (self.path.name, metric))
-        if result.skip_reason:
-            pytest.skip("not run on %s: %s" % (result.instances, result.skip_reason))
+        if result.skip_directive:
+            pytest.skip("not run on %s: %s" % (result.instances, result.skip_directive))
         if result.verdict == "skip":
             pytest.skip("test printed SKIP on %s" % result.instances)
         if result.verdict == "fail":
