@@ -42,9 +42,12 @@ RESIGNAL_S = 0.005  # the longest a queued callback waits before the watchdog si
 
 # BLEBOARD_DEBUG=1 records every step of the wake-up path (kick, re-check, signal, drain,
 # ThreadSafeFlag set/wake) in a ring buffer, printed to stderr at exit: a lost wake-up shows
-# as a gap in it. Steps run inside signal handlers, so recording does no I/O and takes no
-# lock; when off, each site costs one global check.
-DEBUG = bool(os.environ.get("BLEBOARD_DEBUG"))
+# as a gap in it. Any other value is a file name prefix: the trace goes to PREFIX.PID instead
+# (a test runner comparing a board's output stays undisturbed). Steps run inside signal
+# handlers, so recording does no I/O and takes no lock; when off, each site costs one
+# global check.
+_DEBUG_TO = os.environ.get("BLEBOARD_DEBUG", "")
+DEBUG = bool(_DEBUG_TO) and _DEBUG_TO != "0"
 _trace_log = collections.deque(maxlen=int(os.environ.get("BLEBOARD_DEBUG_DEPTH") or 20000))
 
 
@@ -375,7 +378,15 @@ def trace_clear():
     _trace_log.clear()
 
 
+def _dump_at_exit():
+    if _DEBUG_TO == "1":
+        trace_dump()
+        return
+    with open("%s.%d" % (_DEBUG_TO, os.getpid()), "w") as f:
+        trace_dump(f)
+
+
 if DEBUG:
     import atexit
 
-    atexit.register(trace_dump)
+    atexit.register(_dump_at_exit)
