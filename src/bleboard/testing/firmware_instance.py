@@ -18,8 +18,17 @@ STACK_OF_KIND = {"micropython": "nimble", "micropython-nimble": "nimble", "micro
 _binaries = {}  # stack -> path, once built or found in the cache in this process
 
 
+REQUIRE_ENV = "BLEBOARD_REQUIRE_FIRMWARE"  # set (CI does): no source or toolchain is an error, not a skip
+
+
 class FirmwareUnavailable(InstanceError):
     """No MicroPython source or no toolchain here: tests skip with this message; a failed build is an error."""
+
+
+def _unavailable(message):
+    if os.environ.get(REQUIRE_ENV):
+        return InstanceError(message + " (and %s is set)" % REQUIRE_ENV)
+    return FirmwareUnavailable(message)
 
 
 def firmware_binary(stack):
@@ -29,11 +38,11 @@ def firmware_binary(stack):
 
         try:
             if fb.missing_tools():
-                raise FirmwareUnavailable("micropython (%s) firmware: the build needs %s on PATH"
-                                          % (stack, " and ".join(fb.missing_tools())))
+                raise _unavailable("micropython (%s) firmware: the build needs %s on PATH"
+                                   % (stack, " and ".join(fb.missing_tools())))
             _binaries[stack] = fb.build(stack)
         except fb.SourceMissing as exc:
-            raise FirmwareUnavailable("micropython (%s) firmware: %s" % (stack, exc)) from None
+            raise _unavailable("micropython (%s) firmware: %s" % (stack, exc)) from None
         except fb.FirmwareBuildError as exc:
             raise InstanceError("micropython (%s) firmware: %s" % (stack, exc)) from None
     return _binaries[stack]
