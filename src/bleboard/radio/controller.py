@@ -24,6 +24,8 @@ from bleboard.radio import pdus, timing
 from bleboard.radio.advertising import AirAdvertisingSet, LegacyAirAdvertiser, own_address
 from bleboard.radio.connection_procedures import ConnectionProcedures, LinkState
 from bleboard.radio.controller_commands import AdvertisingCommands
+from bleboard.radio.crypto_commands import CryptoCommands
+from bleboard.radio.hci_dispatch import CommandDispatch
 from bleboard.radio.vendor import VendorCommands
 from bleboard.radio.link import AirLink, ConnectionTiming, DataChannel
 from bleboard.radio.scanning import Scanner
@@ -94,7 +96,10 @@ def connection_parameters_error(interval_min: int, interval_max: int, latency: i
     return None
 
 
-class VirtualController(ConnectionProcedures, VendorCommands, AdvertisingCommands, bumble_controller.Controller):
+class VirtualController(
+    ConnectionProcedures,
+    VendorCommands, CryptoCommands, AdvertisingCommands, CommandDispatch, bumble_controller.Controller
+):
     """A controller on an `AirLink`, one per virtual board."""
 
     rssi: int = -50  # what every receiver measures on the virtual air, in dBm
@@ -113,7 +118,7 @@ class VirtualController(ConnectionProcedures, VendorCommands, AdvertisingCommand
         op
         for op in set(bumble_controller.Controller.supported_commands) | _EXTENDED_COMMANDS
         if hasattr(bumble_controller.Controller, "on_" + hci.HCI_Command.command_name(op).lower())
-        or op in (hci.HCI_READ_RSSI_COMMAND, hci.HCI_LE_SET_DATA_LENGTH_COMMAND)
+        or op in (hci.HCI_READ_RSSI_COMMAND, hci.HCI_LE_SET_DATA_LENGTH_COMMAND, hci.HCI_LE_ENCRYPT_COMMAND)
     }
     # Connections use the 1M, 2M and Coded PHYs (advertising stays on 1M); no periodic advertising.
     le_features = bumble_controller.Controller.le_features & ~hci.LeFeatureMask.LE_PERIODIC_ADVERTISING
@@ -169,14 +174,6 @@ class VirtualController(ConnectionProcedures, VendorCommands, AdvertisingCommand
         channel = getattr(connection, "channel", None)
         if channel is not None and channel.open:
             channel.vanish(connection, peer_reason)
-
-    def on_hci_command_packet(self, command: hci.HCI_Command) -> None:
-        # A controller always answers: a command we fail on gets a status, never silence.
-        try:
-            super().on_hci_command_packet(command)
-        except Exception:
-            logger.exception("%s: command %s failed", self.name, command.name)
-            self._send_hci_command_status(E.UNSPECIFIED_ERROR_ERROR, command.op_code)
 
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
         if not self.removed:
