@@ -11,6 +11,7 @@ A real board (raw REPL over a serial port) fits the same shape: board_instance.p
 import collections
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -266,6 +267,17 @@ def _board_profile(text, board):
     return board
 
 
+def _command(text, cmd):
+    """exec:CMD as argv, split like a shell (quotes, backslashes)."""
+    try:
+        argv = shlex.split(cmd)
+    except ValueError as e:
+        raise InstanceError("instance %r: cannot split the command: %s" % (text, e)) from None
+    if not argv:
+        raise InstanceError("instance %r: no command after 'exec:'" % text)
+    return argv
+
+
 class InstanceSpec:
     """A parsed `-i` argument: which interpreter, and which environment.
 
@@ -274,7 +286,7 @@ class InstanceSpec:
     `cpython`  this Python interpreter
     `micropython`, `micropython-btstack`  MicroPython's unix port with NimBLE or BTstack, its
                controller on the private radio behind a pty (testing/firmware_instance.py)
-    `exec:CMD` CMD as one argv element (use a wrapper script for options)
+    `exec:CMD` CMD split like a shell does (`exec:'python3 -X dev'`); it gets `-c SCRIPT`
     Any of them may end in `,VAR=VAL,...`: the child's environment is then exactly
     those variables (a virtual board also gets BLEBOARD_AIR, or it has no radio).
     `port:DEV`, `a0`..`a9` (/dev/ttyACM*), `u0`.. (/dev/ttyUSB*), `c0`.. (COM*), `/dev/...`
@@ -313,8 +325,8 @@ class InstanceSpec:
             self.name = self.kind
         elif head.startswith("exec:") and len(head) > 5:
             self.kind = "exec"
-            self.argv = [head[5:]]
-            self.name = os.path.basename(head[5:])
+            self.argv = _command(text, head[5:])
+            self.name = os.path.basename(self.argv[0])
         elif self.device is not None:
             if tail:
                 raise InstanceError("instance %r: a board has no environment to set (drop ',%s')" % (text, tail))

@@ -11,6 +11,7 @@ import difflib
 import itertools
 import json
 import os
+import re
 import selectors
 import sys
 import time
@@ -79,6 +80,7 @@ class _Run:
         self.instances = []
         self.metrics = []
         self.skipped = False
+        self.skipped_by = None  # index of the instance that printed SKIP
         self.error = False
         self.t0 = time.monotonic()
         self.traced = []
@@ -125,6 +127,7 @@ class _Run:
                     global_lines.append(line[4:])
                 elif line == "SKIP":
                     self.skipped = True
+                    self.skipped_by = idx
                     return
                 elif line == "NEXT":
                     break
@@ -264,7 +267,11 @@ class Runner:
             expected = result_string(truth.execute())
         pids = [inst.pid for inst in run.instances]
         names = [s.name for s in specs]
-        return TestResult(path, names, output, expected, run.skipped, run.metrics, pids, "".join(run.traced))
+        result = TestResult(path, names, output, expected, run.skipped, run.metrics, pids, "".join(run.traced))
+        if run.skipped_by is not None:
+            result.skip_reason = "instance%d on %s printed SKIP%s" % (
+                run.skipped_by, names[run.skipped_by], skip_guard(source))
+        return result
 
     def run_and_report(self, path, specs):
         """Run one test and print its console line, output, failure blocks and metrics."""
@@ -280,6 +287,24 @@ class Runner:
         for metric in result.metrics:
             self.write("%s: %s\n" % (path, metric))
         return result
+
+
+_SKIP_PRINT_RE = re.compile(r"""^\s*(print\(\s*["']SKIP["']\s*\)|multitest\.skip\(\))""")
+_GUARD_RE = re.compile(r"^\s*(if |elif |except\b)")
+
+
+def skip_guard(source):
+    """The condition a test checks before printing SKIP (', after: if ...:'), when it has one place
+    that does so; what the test found missing is then on the console, not only in the source."""
+    lines = source.splitlines()
+    guards = set()
+    for n, line in enumerate(lines):
+        if _SKIP_PRINT_RE.match(line):
+            guard = next((lines[k].strip() for k in range(n - 1, max(-1, n - 4), -1) if _GUARD_RE.match(lines[k])), None)
+            guards.add(guard)
+    if len(guards) == 1 and None not in guards:
+        return ", after: %s" % guards.pop()
+    return ""
 
 
 def extend_specs(specs, count, default="virtual"):

@@ -6,9 +6,13 @@ Boards on serial ports (`port:DEV`, a0, u0, c0) are driven through their raw
 REPL and mix with the other kinds.
 """
 
+import ast
+import importlib.util
 import os
 import signal
 import sys
+
+from bleboard.cli import UsageError
 
 from bleboard.testing.instance import KINDS, InstanceError, InstanceSpec
 from bleboard.testing.multitest import TIMEOUT, Runner, run_tests, summary, write_results
@@ -73,6 +77,47 @@ def find_multitests(directory):
     return found
 
 
+class _ConsoleRunner(Runner):
+    """The runner, plus a line saying why a test was skipped when an instance printed SKIP."""
+
+    def run_and_report(self, path, specs):
+        result = super().run_and_report(path, specs)
+        if result.verdict == "skip" and result.skip_reason and not result.skip_directive:
+            self.write("  skipped: %s\n" % result.skip_reason)
+        return result
+
+
+# what a plain interpreter lacks and a board (or a virtual board) has
+BOARD_MODULES = ("machine", "micropython", "bluetooth", "aioble", "_bleio", "adafruit_ble")
+
+
+def imported_modules(source):
+    """Top-level names of every module the file imports (anywhere in it)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def check_plain_interpreters(specs, files):
+    """`-i cpython` is plain Python: refuse a test that needs board modules it cannot import."""
+    if not any(s.kind == "cpython" for s in specs):
+        return
+    for path in files:
+        with open(path, errors="replace") as f:
+            try:
+                wanted = imported_modules(f.read())
+            except SyntaxError:
+                continue  # the run reports it
+        missing = sorted(m for m in wanted & set(BOARD_MODULES) if importlib.util.find_spec(m) is None)
+        if missing:
+            raise UsageError("%s imports %s, which plain CPython (-i cpython) does not have; "
+                             "use -i virtual, a virtual board that has them" % (path, ", ".join(missing)))
+
+
 def _terminate(signum, frame):
     # Turn SIGTERM into an exception so the runner's cleanup ends every instance.
     raise SystemExit(128 + signum)
@@ -103,8 +148,9 @@ def main(args):
     if args.timeout <= 0:
         print("bleboard test: --timeout must be positive, got %g" % args.timeout, file=sys.stderr)
         return 2
+    check_plain_interpreters(specs, files)
     previous = signal.signal(signal.SIGTERM, _terminate)
-    runner = Runner(args.radio, args.latency, args.timeout, show_output=args.show_output, trace=args.trace_output)
+    runner = _ConsoleRunner(args.radio, args.latency, args.timeout, show_output=args.show_output, trace=args.trace_output)
     try:
         results = run_tests(runner, files, specs, args.permutations)
     except (InstanceError, RadioError, ValueError) as exc:
