@@ -51,6 +51,8 @@ _REQUEST_LENGTHS = {
     0x18: (2, 2),  # Execute Write
     0x20: (5, None),  # Read Multiple Variable
 }
+# Commands: opcode -> shortest length (handle, then the value; a signed write adds 12 bytes).
+_COMMAND_LENGTHS = {0x52: 3, 0xD2: 15}
 _UUID_SIZED = (0x08, 0x10)
 _HANDLE_LISTS = (0x0E, 0x20)
 _COMMAND_FLAG = 0x40
@@ -82,19 +84,6 @@ def att_request_refusal(pdu, att_mtu):
     return None
 
 
-def _att_pdu_is_sound(pdu):
-    """A command or server-to-client PDU Bumble can parse (the rest is dropped, as the
-    spec has a server ignore a command it cannot use)."""
-    opcode = pdu[0]
-    if opcode not in att.ATT_PDU.pdu_classes:
-        return False
-    try:
-        att.ATT_PDU.from_bytes(pdu)
-    except Exception:  # noqa: BLE001 - any parse failure means the PDU is malformed
-        return False
-    return True
-
-
 class _AttRequestCheck:
     """The ATT fixed channel's handler, answering requests Bumble would drop."""
 
@@ -106,8 +95,11 @@ class _AttRequestCheck:
         if not pdu:
             return
         opcode = pdu[0]
-        if opcode == att.Opcode.ATT_WRITE_COMMAND and len(pdu) >= 3:
-            self.handler(connection_handle, pdu)  # the hot path: checked in one comparison
+        if opcode & 1 or opcode & _COMMAND_FLAG:
+            # Notifications, responses, commands: no answer is owed, and what Bumble could
+            # not parse is dropped (3.3: a server ignores a command it does not support).
+            if opcode in att.ATT_PDU.pdu_classes and len(pdu) >= _COMMAND_LENGTHS.get(opcode, 1):
+                self.handler(connection_handle, pdu)
             return
         connection = self.device.lookup_connection(connection_handle)
         if connection is None:
@@ -117,10 +109,6 @@ class _AttRequestCheck:
             response = att.ATT_Error_Response(
                 request_opcode_in_error=opcode, attribute_handle_in_error=0, error_code=refusal)
             self.device.gatt_server.send_response(connection, response)
-            return
-        if (opcode & 1 or opcode & _COMMAND_FLAG or opcode == att.Opcode.ATT_HANDLE_VALUE_CONFIRMATION) \
-                and not _att_pdu_is_sound(pdu):
-            log.debug("dropping a malformed ATT PDU %s", bytes(pdu).hex())
             return
         self.handler(connection_handle, pdu)
 
