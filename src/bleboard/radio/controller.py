@@ -108,7 +108,9 @@ class VirtualController(
     max_tx_power: int = 10
     # Data Length Extension sizes, so HCI fragments (and throughput) are those of a modern board.
     le_acl_data_packet_length: int = 251
-    total_num_le_acl_data_packets: int = 16
+    # Enough buffers for a whole connection event at 50 ms on 2M with 251-octet PDUs (35), so the
+    # host's refill between events, not the buffer count, is what paces a bulk transfer.
+    total_num_le_acl_data_packets: int = 64
     supported_max_tx_octets: int = 251
     supported_max_tx_time: int = 17040  # 251 octets and a MIC on the Coded PHY (S=8)
     supported_max_rx_octets: int = 251
