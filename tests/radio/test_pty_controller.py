@@ -12,12 +12,14 @@ import pytest
 import serial
 from bumble import hci
 from bumble.core import AdvertisingData
+from bumble.snoop import Snooper
 from bumble.transport import open_transport
 from radio_helpers import host, run, wait_event
 
 from bleboard.radio.default import answers
 from bleboard.radio.errors import HCISpecError, HCITransportError
 from bleboard.radio.pty_controller import MICROPYBTUART, open_pty_controller
+from bleboard.radio.snoop import read_records
 from bleboard.radio.transport import open_hci
 
 STEP = 10.0  # seconds any one step may take
@@ -67,6 +69,28 @@ def test_h4_bytes_reach_a_controller_of_the_radio(radio):
         assert reply[:7] == bytes([0x04, 0x0E, 0x0A, 0x01, 0x09, 0x10, 0x00])
         assert ":".join("%02X" % b for b in reversed(reply[7:])) == controller.address
     assert controller.closed and controller.reason == "closed"
+
+
+def test_snoop_records_the_hosts_exchange(radio, tmp_path):
+    capture = str(tmp_path / "host.btsnoop")
+    with open_pty_controller(radio.address, snoop=capture) as controller:
+        with serial.Serial(controller.path, 115200, timeout=STEP) as port:
+            port.write(RESET)
+            assert port.read(7) == RESET_COMPLETE
+            port.write(b"\x01\x09\x10")  # Read BD_ADDR, split over two writes
+            port.write(b"\x00")
+            replies = RESET_COMPLETE + port.read(13)
+    assert read_records(capture) == [
+        (Snooper.Direction.HOST_TO_CONTROLLER, RESET),
+        (Snooper.Direction.CONTROLLER_TO_HOST, RESET_COMPLETE),
+        (Snooper.Direction.HOST_TO_CONTROLLER, bytes([0x01, 0x09, 0x10, 0x00])),
+        (Snooper.Direction.CONTROLLER_TO_HOST, replies[7:]),
+    ]
+
+
+def test_a_snoop_file_that_cannot_be_written_is_an_oserror(radio, tmp_path):
+    with pytest.raises(OSError):
+        open_pty_controller(radio.address, snoop=str(tmp_path / "missing" / "x.btsnoop"))
 
 
 def test_two_pty_controllers_have_their_own_addresses(radio):
@@ -185,9 +209,10 @@ def test_bad_radio_addresses():
         open_pty_controller(("localhost", 1))
 
 
-def test_bleboard_air_pty_prints_the_variable_and_ends_with_its_stdin(radio):
+def test_bleboard_air_pty_prints_the_variable_and_ends_with_its_stdin(radio, tmp_path):
+    capture = str(tmp_path / "pty.btsnoop")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bleboard", "air", "--pty", "2", "--listen", radio.address],
+        [sys.executable, "-m", "bleboard", "air", "--pty", "2", "--listen", radio.address, "--snoop", capture],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -199,6 +224,11 @@ def test_bleboard_air_pty_prints_the_variable_and_ends_with_its_stdin(radio):
                 assert port.read(7) == RESET_COMPLETE
         process.stdin.close()
         assert process.wait(STEP) == 0, process.stderr.read()
+        for n in (1, 2):  # one capture per controller
+            assert read_records(f"{capture}.{n}")[:2] == [
+                (Snooper.Direction.HOST_TO_CONTROLLER, RESET),
+                (Snooper.Direction.CONTROLLER_TO_HOST, RESET_COMPLETE),
+            ]
     finally:
         if process.poll() is None:
             process.kill()

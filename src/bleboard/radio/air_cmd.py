@@ -59,6 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "else the default radio, started if needed) behind ptys and print MICROPYBTUART=/dev/pts/N for each",
     )
     parser.add_argument(
+        "--snoop",
+        metavar="FILE",
+        help="with --pty: record each pty host's HCI exchange in a btsnoop file (FILE, or FILE.1, FILE.2... for N > 1)",
+    )
+    parser.add_argument(
         "--listen",
         metavar="ADDRESS",
         help="unix:PATH or tcp:HOST:PORT (default: the per-user default radio, see BLEBOARD_AIR)",
@@ -99,7 +104,7 @@ def main(args) -> int:
     if not args.verbose:
         logging.getLogger("bumble").setLevel(logging.CRITICAL)
     if args.pty is not None:
-        return _run_ptys(args.listen, args.pty)
+        return _run_ptys(args.listen, args.pty, args.snoop)
     address = args.listen
     if address is None:
         from bleboard.radio.default import default_socket_path
@@ -166,7 +171,7 @@ def _serve_root_canal(address: str, args) -> int:
         root_canal.stop()
 
 
-def _run_ptys(radio: str | None, count: int) -> int:
+def _run_ptys(radio: str | None, count: int, snoop: str | None = None) -> int:
     """`--pty`: controllers of a radio behind ptys, up until a signal, stdin EOF or the radio's end."""
     from bleboard.radio.errors import HCISpecError, HCITransportError
     from bleboard.radio.pty_controller import MICROPYBTUART, open_pty_controller
@@ -178,8 +183,9 @@ def _run_ptys(radio: str | None, count: int) -> int:
     previous = {signum: signal.signal(signum, lambda *_: None) for signum in signals}
     old_wakeup = signal.set_wakeup_fd(wake_w)  # a signal makes the select below return
     try:
-        for _ in range(count):
-            controllers.append(open_pty_controller(radio))
+        for i in range(count):
+            path = None if snoop is None else snoop if count == 1 else f"{snoop}.{i + 1}"
+            controllers.append(open_pty_controller(radio, snoop=path))
         for controller in controllers:
             print(f"{MICROPYBTUART}={controller.path}", flush=True)
             logging.getLogger(__name__).info(
@@ -201,6 +207,9 @@ def _run_ptys(radio: str | None, count: int) -> int:
     except (HCISpecError, HCITransportError) as error:
         print(f"bleboard air: {error}", file=sys.stderr)
         return 2 if isinstance(error, HCISpecError) else 1
+    except OSError as error:  # the snoop file
+        print(f"bleboard air: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
     finally:
         for controller in controllers:
             controller.close()

@@ -18,9 +18,10 @@ In a program (thread-safe; one relay thread per controller)::
     controller.path      # "/dev/pts/N", the host's serial port
     controller.address   # "F0:..", the controller's public address on the air
     controller.wait(t)   # True once the relay ended (closed, or the radio went away)
+    open_pty_controller(snoop="host.btsnoop")  # the H4 exchange, for Wireshark or a test
     controller.close()   # the host's tty hangs up; peers see their connections time out
 
-From a shell, `bleboard air --pty [N]` does the same for an already running
+From a shell, `bleboard air --pty [N] [--snoop FILE]` does the same for an already running
 radio (or the default one), prints `MICROPYBTUART=/dev/pts/N` per controller
 and stays up until it is signalled, its stdin pipe closes or the radio stops.
 
@@ -43,6 +44,7 @@ import struct
 import threading
 import tty
 
+from bumble.snoop import BtSnooper, Snooper
 from bumble.transport.common import PacketParser
 
 from bleboard.radio import default
@@ -105,10 +107,13 @@ def _read_bd_addr(sock: socket.socket, address: str) -> str:
 class PtyController:
     """A controller on a shared radio, its H4 stream on a fresh pty. Use open_pty_controller()."""
 
-    def __init__(self, radio: str, sock: socket.socket, address: str):
+    def __init__(self, radio: str, sock: socket.socket, address: str, snoop: str | None = None):
         self.radio = radio
         self.address = address
         self.reason: str | None = None  # why the relay ended
+        self._snooper = self._air_parser = None
+        if snoop is not None:
+            self._open_snoop(snoop)  # first: a bad path fails before any pty is made
         self._sock = sock
         self._sock.setblocking(False)
         self._master, self._slave = os.openpty()
@@ -161,7 +166,18 @@ class PtyController:
     # ---------------------------------------------------------------- relay thread
     def on_packet(self, packet: bytes) -> None:
         """The parser's sink: one whole H4 packet from the host, for the controller."""
+        if self._snooper is not None:
+            self._snooper.snoop(bytes(packet), Snooper.Direction.HOST_TO_CONTROLLER)
         self._to_air += packet
+
+    def _open_snoop(self, path: str) -> None:
+        from bleboard.radio.snoop import _FlushingFile
+
+        self._snoop_file = _FlushingFile(path)
+        self._snooper = BtSnooper(self._snoop_file)
+        # The server sends whole packets, but a read may end mid-packet: frame them again.
+        self._air_parser = PacketParser()
+        self._air_parser.set_packet_sink(_ToHostSnoop(self._snooper))
 
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
@@ -230,6 +246,8 @@ class PtyController:
                 self.reason = "the radio went away"
                 return
             if data:
+                if self._air_parser is not None:
+                    self._air_parser.feed_data(data)
                 if len(self._to_host) + len(data) > MAX_PENDING:
                     logger.warning("%s: the host is not reading; %d bytes lost", self.path, len(data))
                 else:
@@ -259,18 +277,31 @@ class PtyController:
                 pass
         os.close(self._wake_r)
         os.close(self._wake_w)
+        if self._snooper is not None:
+            self._snoop_file.close()
         logger.info("%s: controller %s off the air (%s)", self.path, self.address, self.reason)
         self._ended.set()
 
 
-def open_pty_controller(radio: str | None = None, *, timeout: float = OPEN_TIMEOUT_S) -> PtyController:
+class _ToHostSnoop:
+    def __init__(self, snooper):
+        self._snooper = snooper
+
+    def on_packet(self, packet: bytes) -> None:
+        self._snooper.snoop(bytes(packet), Snooper.Direction.CONTROLLER_TO_HOST)
+
+
+def open_pty_controller(
+    radio: str | None = None, *, timeout: float = OPEN_TIMEOUT_S, snoop: str | None = None
+) -> PtyController:
     """A new controller on the shared radio `radio`, behind a fresh pty.
 
     `radio` is a radio address as in BLEBOARD_AIR (`unix:PATH`, `tcp:HOST:PORT`);
     None means this process's radio: $BLEBOARD_AIR, else the per-user default
     radio, started if it is not running.  Raises HCISpecError (a ValueError) for
     a malformed address and HCITransportError (an OSError) when the radio does
-    not answer within `timeout` seconds.
+    not answer within `timeout` seconds.  `snoop` names a btsnoop file (H4,
+    Wireshark reads it) that records the host's exchange with the controller.
     """
     if radio is None:
         radio = default.ensure_default_radio(timeout)
@@ -279,7 +310,7 @@ def open_pty_controller(radio: str | None = None, *, timeout: float = OPEN_TIMEO
     sock = _connect(radio, timeout)
     try:
         address = _read_bd_addr(sock, radio)
-        return PtyController(radio, sock, address)
+        return PtyController(radio, sock, address, snoop)
     except BaseException:
         sock.close()
         raise

@@ -2,12 +2,15 @@
 
 `wrap_transport(transport, path)` returns a transport that writes every HCI
 packet, both directions, to a btsnoop file (datalink 1002, H4) using Bumble's
-BtSnooper.  Unlike Bumble's SnoopingTransport it also passes on
+BtSnooper; `read_records(path)` reads such a file back (tests check an
+exchange with it).  Unlike Bumble's SnoopingTransport it also passes on
 `on_transport_lost` to the host, and flushes each record so a capture of a
 process that is killed is still readable.
 """
 
 from __future__ import annotations
+
+import struct
 
 from bumble.snoop import BtSnooper, Snooper
 from bumble.transport.common import Transport, TransportSink
@@ -103,3 +106,34 @@ class SnoopTransport(Transport):
 def wrap_transport(transport: Transport, path: str) -> SnoopTransport:
     """Record `transport`'s HCI packets in the btsnoop file `path` (created or truncated)."""
     return SnoopTransport(transport, path)
+
+
+_BTSNOOP_MAGIC = b"btsnoop\0"
+_H4_DATALINK = 1002
+
+
+def read_records(path: str) -> list[tuple[Snooper.Direction, bytes]]:
+    """The packets of an H4 btsnoop file: (direction, H4 packet) in order.
+
+    Record flags bit 0 is the direction (0 host to controller, 1 controller to
+    host), as BtSnooper writes them; a record cut short by a killed writer ends
+    the list.
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != _BTSNOOP_MAGIC:
+        raise ValueError(f"{path} is not a btsnoop file")
+    _version, datalink = struct.unpack_from(">II", data, 8)
+    if datalink != _H4_DATALINK:
+        raise ValueError(f"{path}: datalink {datalink}, not H4 ({_H4_DATALINK})")
+    records = []
+    offset = 16
+    while offset + 24 <= len(data):
+        _original, included, flags, _drops, _timestamp = struct.unpack_from(">IIIIQ", data, offset)
+        packet = data[offset + 24 : offset + 24 + included]
+        if len(packet) < included:
+            break
+        direction = Snooper.Direction.CONTROLLER_TO_HOST if flags & 1 else Snooper.Direction.HOST_TO_CONTROLLER
+        records.append((direction, packet))
+        offset += 24 + included
+    return records
