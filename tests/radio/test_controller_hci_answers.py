@@ -114,7 +114,7 @@ def test_zephyr_write_bd_addr_from_raw_bytes(port):
     assert exchange(port, command(0xFC06, chosen[:5]), 7) == command_complete(0xFC06, b"\x12")
 
 
-@pytest.mark.parametrize("op_code", [0xFC01, 0xFC05, 0xFC8B, 0xFC0F], ids=["fc01", "fc05-intel-read-version", "fc8b", "fc0f"])
+@pytest.mark.parametrize("op_code", [0xFC01, 0xFC05, 0xFC8B, 0xFC0F], ids=["fc01", "fc05-intel", "fc8b", "fc0f"])
 def test_other_vendor_opcodes_are_unknown_commands_not_intel_ones(port, op_code):
     assert hci.HCI_Command.command_classes.get(0xFC05) is not None  # Intel's class is registered in this process
     assert exchange(port, command(op_code, b"\x00"), 7) == command_complete(op_code, b"\x01")
