@@ -50,7 +50,10 @@ async def central():
     await char.write(b"ready", response=True)
     multitest.wait("burst sent")
     await char.read(TIMEOUT_MS)
-    print("queued", [await char.notified(TIMEOUT_MS) for _ in range(3)], "then", await stale(char.notified))
+    queued = []
+    for _ in range(3):  # not a comprehension: MicroPython has no await inside one
+        queued.append(await char.notified(TIMEOUT_MS))
+    print("queued", queued, "then", await stale(char.notified))
     await char.subscribe(notify=False, indicate=True)
     char.queue_depth = 1
     await char.write(b"ready", response=True)

@@ -26,7 +26,7 @@ def instance0():
     )
     try:
         buf.write(b"too early")
-    except ConnectionError:
+    except _bleio.ConnectionError:  # MicroPython has no built-in ConnectionError
         print("nobody to write to yet")
     multitest.next()
     out = bytearray(20)

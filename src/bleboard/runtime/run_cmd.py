@@ -64,6 +64,11 @@ def configure(parser):
         help="play that board's BLE stack: its connection limit, MTU, default intervals and missing "
              "features (board id or stack family, see 'bleboard boards --features ID'); sets BLEBOARD_BOARD",
     )
+    parser.add_argument(
+        "--firmware", metavar="unix-nimble|unix-btstack",
+        help="run on real MicroPython (the unix firmware with that BLE stack, built on first use) "
+             "with a controller on the same radio; see docs/firmware.md",
+    )
     parser.add_argument("-u", dest="unbuffered", action="store_true", help="unbuffered stdout and stderr")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the board does to stderr")
     parser.add_argument("program", nargs="?", metavar="FILE|-", help="program file, or - to read it from stdin")
@@ -74,6 +79,8 @@ def main(args):
     """Run the program and end the process with its status (does not return)."""
     from bleboard.runtime import session
 
+    if args.firmware:
+        return _run_firmware(args)
     _check_settings(args)
     status = run(args)
     if status is _INTERRUPTED:
@@ -82,6 +89,26 @@ def main(args):
 
 
 _INTERRUPTED = object()
+
+
+def _run_firmware(args):
+    """--firmware: the program runs on real MicroPython, not in this process."""
+    from bleboard.tools import firmware_build, firmware_run
+
+    command, rest = None, list(args.args)
+    if args.command:
+        command, rest = args.command[0], args.command[1:]
+    elif args.program is None:
+        print("bleboard run: --firmware needs FILE, - or -c CODE", file=sys.stderr)
+        return 2
+    try:
+        return firmware_run.run(args.firmware, args.program, command, rest)
+    except ValueError as exc:
+        print("bleboard run: %s" % exc, file=sys.stderr)
+        return 2
+    except (firmware_build.FirmwareBuildError, OSError) as exc:
+        print("bleboard run: %s" % exc, file=sys.stderr)
+        return 1
 
 
 def run(args):

@@ -104,21 +104,25 @@ class multitest:
 '''
 
 
-# `# multitest-skip: KIND[,KIND...] -- reason` lines: the runner skips the file on those kinds.
-_SKIP_RE = re.compile(r"#\s*multitest-skip:\s*([A-Za-z0-9_,\s-]+?)\s*--\s*(.+?)\s*$", re.M)
+# `# multitest-skip: KIND[@N][,KIND[@N]...] -- reason` lines: the runner skips the file when
+# an instance is of that kind (and, with @N, is instance N).
+_SKIP_RE = re.compile(r"#\s*multitest-skip:\s*([A-Za-z0-9_@,\s-]+?)\s*--\s*(.+?)\s*$", re.M)
 
 
 def skip_reason(source, kinds):
     """Why the file must not run on these instance kinds (a `# multitest-skip:` line), or None.
 
     Kind `micropython` covers every MicroPython firmware (NimBLE and BTstack);
-    `micropython-btstack` only the BTstack one.
+    `micropython-btstack` only the BTstack one. `kinds` lists instance 0, 1, ... in order.
     """
     for match in _SKIP_RE.finditer(source):
-        listed = {k.strip() for k in match.group(1).split(",") if k.strip()}
-        for kind in kinds:
-            if kind in listed or (kind.startswith("micropython") and "micropython" in listed):
-                return "%s: %s" % (kind, match.group(2))
+        for item in match.group(1).split(","):
+            kind, _, index = item.strip().partition("@")
+            for i, have in enumerate(kinds):
+                if index and index != str(i):
+                    continue
+                if have == kind or (kind == "micropython" and have.startswith("micropython")):
+                    return "%s as instance%d: %s" % (have, i, match.group(2))
     return None
 
 
