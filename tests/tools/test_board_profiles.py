@@ -165,3 +165,19 @@ def test_nimble_with_four_connections_refuses_with_enomem(radio):
     wait_until(lambda: len(c.of(IRQ_PERIPHERAL_CONNECT)) == 5)
     for b in [c] + peers:
         b.ble.active(False)
+
+
+# ---- the runner kind -----------------------------------------------------------
+
+def test_runner_kind_virtual_board_id():
+    from bleboard.testing.instance import InstanceError, InstanceSpec
+    from bleboard.testing.multitest import Runner
+
+    multi = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "multi")
+    pico = InstanceSpec("virtual:raspberry_pi_pico_w")
+    assert pico.kind == "virtual" and pico.argv[-2:] == ["--board", "raspberry_pi_pico_w"]
+    with pytest.raises(InstanceError):
+        InstanceSpec("virtual:no_such_board_xyz")
+    with Runner(latency="fast") as runner:
+        result = runner.run_test(os.path.join(multi, "ble_gap_pair.py"), [pico, pico])
+    assert result.verdict == "skip", result.failure_report()  # no gap_pair on the Pico W's firmware

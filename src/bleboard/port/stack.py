@@ -73,6 +73,7 @@ class BumblePort:
         self.own_addr_type = 0
         self.own_addr = bytes(6)
         self.identity = None  # the address this board keeps across active(False)/active(True)
+        self.identity_public = False
         self.rpa = False  # addr_mode 2: config('mac') is EINVAL, as on NimBLE
         self.gap = Gap(self)
         self.gatts = GattServer(self)
@@ -137,9 +138,15 @@ class BumblePort:
         with the vendor command Zephyr controllers understand, so bonds survive restarts.
         """
         wanted = self.identity or _wanted_address(self.options)
-        if wanted is not None and await self._write_public_address(device, wanted):
+        public = device.public_address
+        has_public = public is not None and public != hci.Address.ANY
+        if wanted is not None and has_public and bytes(reversed(bytes(public))) == wanted:
+            pass  # the controller has it already (Root Canal hands a returning client its freed address)
+        elif wanted is not None and await self._write_public_address(device, wanted):
             pass
-        elif wanted is not None and wanted[0] & 0xC0 == 0xC0:
+        elif wanted is not None and not self.identity_public and wanted[0] & 0xC0 == 0xC0:
+            # A public identity stays public: on a controller that cannot take it back the
+            # board gets the controller's address rather than a random one that looks alike.
             await self._use_random(device, hci.Address(bytes(reversed(wanted)), hci.Address.RANDOM_DEVICE_ADDRESS))
             self.identity = wanted
             return
@@ -148,6 +155,7 @@ class BumblePort:
             self.own_addr_type = 0
             self.own_addr = bytes(reversed(bytes(public)))
             self.identity = self.own_addr
+            self.identity_public = True
             return
         await self._use_random(device, hci.Address.generate_static_address())
 
