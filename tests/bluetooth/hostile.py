@@ -53,7 +53,7 @@ class RawPeer:
         loop = asyncio.get_running_loop()
         self.accepted = loop.create_future()
         self.device.on("connection", lambda c: self.accepted.done() or self.accepted.set_result(c))
-        await self.device.start_advertising(auto_restart=False)
+        await self.device.start_advertising(auto_restart=False, advertising_interval_min=20, advertising_interval_max=20)
         address = self.device.random_address
         return 1, bytes(reversed(bytes(address)))
 
