@@ -210,6 +210,16 @@ def resolve_source(source=None):
     return source
 
 
+def source_dir(source=None):
+    """The MicroPython source as a directory (a tarball is unpacked into the cache once)."""
+    source = resolve_source(source)
+    if os.path.isfile(source):
+        root = cache_root()
+        os.makedirs(root, exist_ok=True)
+        return _unpack(source, root)
+    return os.path.abspath(source)
+
+
 def cached(stack="nimble", port="unix", source=None):
     """The cached binary for this source and configuration, or None if it has not been built."""
     check_args(port, stack)
@@ -237,7 +247,7 @@ def build(stack="nimble", port="unix", source=None, jobs=None, force=False, log=
     with _Lock(out_dir + ".lock", LOCK_TIMEOUT):
         if os.path.isfile(binary) and not force:
             return binary  # another process built it while we waited
-        src = _unpack(source, root) if os.path.isfile(source) else os.path.abspath(source)
+        src = source_dir(source)
         work = tempfile.mkdtemp(prefix="build-%s-" % key, dir=root)
         try:
             seconds = _make(src, stack, work, jobs or os.cpu_count() or 1, log)
