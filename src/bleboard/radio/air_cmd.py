@@ -72,7 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--latency",
         type=_latency,
         default="board",
-        help="connection event timing: board (7.5 ms events, default), fast (no delay) or milliseconds",
+        help="connection event timing: board (events at the connection interval, default), fast (no delay) or ms",
     )
     parser.add_argument(
         "--idle-exit",

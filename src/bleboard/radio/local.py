@@ -83,8 +83,9 @@ class LocalTransport(Transport):
 class LocalRadio:
     """One virtual air in this process; `attach()` gives each board a transport to its own controller.
 
-    `latency` is the connection event timing of the air: "board" (7.5 ms
-    events, the default), "fast" (next loop iteration) or milliseconds.
+    `latency` is the connection event timing of the air: "board" (the
+    link-layer timing model, the default), "fast" (next loop iteration) or
+    milliseconds per event.
     `extended_advertising=False` gives Bluetooth 4.2-style controllers that
     only know the legacy advertising and scanning commands.  All hosts of one
     LocalRadio must run on the same asyncio loop.
