@@ -291,3 +291,96 @@ def test_btstack_peripheral_advertises_serves_encrypts_and_takes_a_pairing_reque
     for parameters, answer in encrypts:
         key, plaintext = parameters[:16][::-1], parameters[16:32][::-1]
         assert answer[6] == 0x00 and answer[7:23] == aes128(key, plaintext)[::-1]
+
+
+CPYTHON_PERIPHERAL = """
+import bluetooth, time
+state = {}
+def irq(event, data):
+    if event == 1:  # _IRQ_CENTRAL_CONNECT
+        state["conn"] = data[0]
+        print("connect")
+    elif event == 2:  # _IRQ_CENTRAL_DISCONNECT
+        state["gone"] = True
+ble = bluetooth.BLE()
+ble.irq(irq)
+ble.active(True)
+SERVICE = bluetooth.UUID("a5f0a001-5d6c-4c4b-9d2e-7f1a3b2c1d00")
+CHAR = bluetooth.UUID("a5f0a002-5d6c-4c4b-9d2e-7f1a3b2c1d00")
+((handle,),) = ble.gatts_register_services(((SERVICE, ((CHAR, bluetooth.FLAG_READ),)),))
+ble.gatts_write(handle, b"from-cpython")
+print("mac", ":".join("%02X" % b for b in ble.config("mac")[1]))
+ble.gap_advertise(20000, b"\x02\x01\x06\x0c\x09cpython-bd")
+print("advertising")
+deadline = time.time() + 30
+while "gone" not in state and time.time() < deadline:
+    time.sleep(0.02)
+print("disconnect" if "gone" in state else "timeout")
+"""
+
+BTSTACK_CENTRAL = """
+import bluetooth, time
+CHAR = bluetooth.UUID("a5f0a002-5d6c-4c4b-9d2e-7f1a3b2c1d00")
+state = {}
+def irq(event, data):
+    if event == 5 and b"cpython-bd" in bytes(data[4]) and "peer" not in state:  # _IRQ_SCAN_RESULT
+        state["peer"] = (data[0], bytes(data[1]))
+    elif event == 6:  # _IRQ_SCAN_DONE
+        state["scan_done"] = True
+    elif event == 7:  # _IRQ_PERIPHERAL_CONNECT
+        state["conn"] = data[0]
+    elif event == 11 and data[4] == CHAR:  # _IRQ_GATTC_CHARACTERISTIC_RESULT
+        state["value_handle"] = data[2]
+    elif event == 12:  # _IRQ_GATTC_CHARACTERISTIC_DONE
+        state["discovered"] = True
+    elif event == 15:  # _IRQ_GATTC_READ_RESULT
+        state["value"] = bytes(data[2])
+    elif event == 8:  # _IRQ_PERIPHERAL_DISCONNECT
+        state["gone"] = True
+def wait_for(key, ms):
+    deadline = time.ticks_add(time.ticks_ms(), ms)
+    while key not in state and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+        time.sleep_ms(20)
+    return state.get(key)
+ble = bluetooth.BLE()
+ble.irq(irq)
+ble.active(1)
+ble.gap_scan(10000, 30000, 30000, True)
+wait_for("peer", 10000)
+ble.gap_scan(None)
+wait_for("scan_done", 5000)
+print("found", ":".join("%02X" % b for b in state["peer"][1]))
+ble.gap_connect(*state["peer"])
+wait_for("conn", 10000)
+print("connected")
+ble.gattc_discover_characteristics(state["conn"], 1, 0xFFFF)
+wait_for("discovered", 10000)
+ble.gattc_read(state["conn"], state["value_handle"])
+print("read", wait_for("value", 10000))
+ble.gap_disconnect(state["conn"])
+wait_for("gone", 10000)
+ble.active(0)
+print("end")
+"""
+
+
+def test_btstack_central_scans_connects_and_reads_a_cpython_board(btstack, radio, tmp_path):
+    capture = str(tmp_path / "btstack.btsnoop")
+    peripheral = cpython_board(radio, CPYTHON_PERIPHERAL)
+    central = None
+    try:
+        address = peripheral.expect("mac ")[4:]
+        peripheral.expect("advertising")
+        with open_pty_controller(radio, snoop=capture) as controller:
+            central = firmware(btstack, controller, BTSTACK_CENTRAL)
+            assert central.expect("found ") == "found " + address
+            central.expect("connected")
+            peripheral.expect("connect")
+            assert central.expect("read ") == "read b'from-cpython'"
+            central.expect("end")
+            peripheral.expect("disconnect")
+    finally:
+        peripheral.finish()
+        if central is not None:
+            central.finish()
+    assert not [op for op, _, answer in commands_and_answers(read_records(capture)) if answer is None]
