@@ -352,9 +352,12 @@ class DataChannel:
             self._run_due_instants()
             if not self.open:
                 return
-        batches = [self._take(side) for side in (self.CENTRAL, self.PERIPHERAL)]
         if self.modelled:
-            batches = self._fit(batches)
+            event_us = timing.event_length_us(self.parameters.interval, self.parameters.max_ce_length)
+            limit = int(event_us // timing.exchange_us(0, 0, timing.LE_2M, timing.LE_2M)) + 1  # no more can fit
+            batches = self._fit([self._take(side, limit) for side in (self.CENTRAL, self.PERIPHERAL)], event_us)
+        else:
+            batches = [self._take(side) for side in (self.CENTRAL, self.PERIPHERAL)]
         self.events += 1
         if counter is not None:
             self._active_counter = counter
@@ -365,22 +368,27 @@ class DataChannel:
                 return
         self._schedule()
 
-    def _take(self, side: int) -> list:
-        """Everything queued on one side now, control PDUs first, as (pdu, completes) entries."""
+    def _take(self, side: int, limit: int | None = None) -> list:
+        """What is queued on one side now (at most `limit` PDUs), control PDUs first, as (pdu, completes) entries."""
         control, data = self._control[side], self._data[side]
-        batch = [(pdu, False) for pdu in control]
-        control.clear()
-        batch.extend(data)
-        data.clear()
+        if limit is None or len(control) + len(data) <= limit:
+            batch = [(pdu, False) for pdu in control]
+            control.clear()
+            batch.extend(data)
+            data.clear()
+            return batch
+        batch = []
+        while control and len(batch) < limit:
+            batch.append((control.popleft(), False))
+        while data and len(batch) < limit:
+            batch.append(data.popleft())
         return batch
 
-    def _fit(self, batches: list) -> list:
+    def _fit(self, batches: list, event_us: float) -> list:
         """Keep what fits in this event; put the rest back at the head of its queue."""
         sizes = [[pdu_payload_octets(pdu) for pdu, _ in batch] for batch in batches]
         c_sent, p_sent, _ = timing.plan_event(
-            sizes[0], sizes[1],
-            timing.event_length_us(self.parameters.interval, self.parameters.max_ce_length),
-            self.phy[0], self.phy[1], self.encrypted, self.coding,
+            sizes[0], sizes[1], event_us, self.phy[0], self.phy[1], self.encrypted, self.coding
         )
         kept = []
         for side, sent in ((self.CENTRAL, c_sent), (self.PERIPHERAL, p_sent)):
