@@ -21,7 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def configure(parser):
     parser.add_argument("--timeout", type=float, default=30.0, help="give up after this many seconds")
-    parser.add_argument("--latency", default=None, help="link timing: board (default), fast or milliseconds")
+    from bleboard.runtime.run_cmd import _latency
+
+    parser.add_argument("--latency", default=None, type=_latency, metavar="board|fast|MS",
+                        help="link timing: board (default), fast or milliseconds")
 
 
 def _start(script, name, env):
