@@ -132,3 +132,18 @@ def test_listen_tcp_and_stop_cleanly(tmp_path):
     assert server.process.returncode == 0
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", rc_port)) != 0  # Root Canal is gone with it
+
+
+FIRMWARE_TESTS = ["ble_gap_connect_disconnect.py", "ble_gap_pair.py", "ble_gatt_notify_indicate.py", "aioble_gatt.py"]
+
+
+@pytest.mark.parametrize("name", FIRMWARE_TESTS)
+def test_micropython_nimble_firmware_on_root_canal(runner, name):
+    """MicroPython's own NimBLE (unix port) against a virtual board, both on Root Canal."""
+    from bleboard.testing.instance import InstanceSpec
+    from bleboard.tools import firmware_build
+
+    if firmware_build.cached("nimble") is None:
+        pytest.skip("the MicroPython unix firmware is not built (bleboard firmware build); not building it here")
+    result = runner.run_test(os.path.join(MULTI, name), [InstanceSpec("micropython"), InstanceSpec("virtual")])
+    assert result.verdict == "pass", result.failure_report()
