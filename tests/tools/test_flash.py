@@ -292,3 +292,10 @@ def test_msd_copy_writes_the_final_name(tmp_path):
     flash.run(p, str(fw), on_progress=lambda done, total: names_during.append(sorted(f.name for f in drive.iterdir())))
     assert all(names == ["DETAILS.TXT", "microbit.hex"] for names in names_during)
     assert (drive / "microbit.hex").read_bytes() == fw.read_bytes()
+
+
+def test_missing_python_tool_names_the_extra():
+    plan = flash.Plan("esptool", [sys.executable, "-m", "bleboard_no_such_tool", "write-flash"])
+    assert flash.missing_tool(plan) == ("bleboard_no_such_tool is not installed: pip install 'bleboard[tools]' "
+                                        "(or pip install bleboard_no_such_tool)")
+    assert flash.missing_tool(flash.Plan("esptool", [sys.executable, "-m", "esptool"])) is None  # the test extra has it

@@ -4,6 +4,7 @@ The method comes from the board database and the kind of file; the file is
 checked against the board's chip first, so a wrong file never reaches a tool.
 """
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -154,7 +155,12 @@ def _zephyr_build_dir(fw):
 
 def missing_tool(p):
     """The install hint when the plan's tool is not on PATH, else None."""
-    if not p.argv or p.argv[0] == sys.executable:
+    if not p.argv:
+        return None
+    if p.argv[0] == sys.executable:  # python -m TOOL: the module must be importable
+        module = p.argv[2]
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed: pip install 'bleboard[tools]' (or pip install {module})"
         return None
     if shutil.which(p.argv[0]):
         return None
