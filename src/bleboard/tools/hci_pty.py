@@ -8,9 +8,10 @@ open an AirLift or an nRF board running hci_uart over USB-serial:
         # bumble: open_transport(f"serial:{port},1000000,rtscts")
         # _bleio: Adapter(uart=serial.Serial(port, 1000000, rtscts=True))
 
-All controllers of one PtyRadio share one virtual air (the radio helper's
-AirLink and VirtualController; Bumble's own link and Controller where those
-are missing), run on the radio's own loop thread, and hear each other.
+All controllers of one PtyRadio share one private virtual air (an AirLink and
+its VirtualControllers), run on the radio's own loop thread, and hear each
+other, but nothing else.  To put a pty host on the shared radio, next to
+`bleboard run` boards, use bleboard.radio.pty_controller (`bleboard air --pty`).
 """
 
 import asyncio
@@ -21,28 +22,11 @@ import os
 import threading
 import tty
 
+from bleboard.radio.controller import VirtualController
+from bleboard.radio.link import AirLink
+
 logger = logging.getLogger(__name__)
 CALL_TIMEOUT = 10.0  # seconds for the radio thread to answer add()/close()
-
-
-def _new_air(latency):
-    try:
-        from bleboard.radio.link import AirLink
-    except ImportError:
-        from bumble.link import LocalLink
-
-        return LocalLink()
-    return AirLink(latency)
-
-
-def _new_controller(name, link):
-    try:
-        from bleboard.radio.controller import VirtualController
-    except ImportError:
-        from bumble.controller import Controller
-
-        return Controller(name, link=link)
-    return VirtualController(name, link)
 
 
 class H4Pty:
@@ -148,7 +132,7 @@ class PtyRadio:
     def _run(self):
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self.link = _new_air(self.latency)
+        self.link = AirLink(self.latency)
         self._ready.set()
         self.loop.run_forever()
         self.loop.close()
@@ -164,7 +148,7 @@ class PtyRadio:
 
         def create():
             self._count += 1
-            controller = _new_controller(name or f"pty{self._count}", self.link)
+            controller = VirtualController(name or f"pty{self._count}", self.link)
             pty = H4Pty(controller)
             self._ptys.append(pty)
             return pty
