@@ -209,6 +209,23 @@ def test_bad_radio_addresses():
         open_pty_controller(("localhost", 1))
 
 
+def test_a_radio_that_accepts_but_never_answers_times_out():
+    """A hung server (accepts, never answers Read BD_ADDR) costs the timeout, not a hang."""
+    import socket
+
+    directory = tempfile.mkdtemp(prefix="bbpty-", dir="/tmp")
+    path = os.path.join(directory, "hung.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(path)
+        listener.listen(1)  # the kernel completes the connect; nobody ever reads or answers
+        with pytest.raises(HCITransportError, match="did not answer Read BD_ADDR"):
+            open_pty_controller("unix:" + path, timeout=0.5)
+    finally:
+        listener.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def test_bleboard_air_pty_prints_the_variable_and_ends_with_its_stdin(radio, tmp_path):
     capture = str(tmp_path / "pty.btsnoop")
     process = subprocess.Popen(
