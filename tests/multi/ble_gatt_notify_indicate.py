@@ -35,7 +35,16 @@ def irq(event, data):
         print("INDICATE_DONE", data[2])
     elif event == _IRQ_GATTC_WRITE_DONE:
         print("WRITE_DONE", data[2])
-    queue.append((event, tuple(bytes(x) if isinstance(x, memoryview) else x for x in data)))
+    queue.append((event, tuple(copy(x) for x in data)))
+
+
+def copy(x):
+    # irq data (buffers, and on MicroPython the UUID object too) is only valid during the handler.
+    if isinstance(x, memoryview):
+        return bytes(x)
+    if isinstance(x, bluetooth.UUID):
+        return bluetooth.UUID(x)
+    return x
 
 
 def wait_for(event, timeout_ms=4000):

@@ -48,7 +48,9 @@ def irq(event, data):
             reads += 1
             ble.gatts_write(h_counter, "reads=%d" % reads)  # reflected in this very read
         return 0
-    copied = tuple(bytes(x) if isinstance(x, memoryview) else x for x in data)
+    # irq data (buffers, and on MicroPython the UUID object too) is only valid during the handler.
+    copied = tuple(bytes(x) if isinstance(x, memoryview) else bluetooth.UUID(x) if isinstance(x, bluetooth.UUID) else x
+                   for x in data)
     if event == _IRQ_GATTS_WRITE:
         # The value as this write left it: a later write may land before the main code looks.
         copied += (ble.gatts_read(data[1]),)
@@ -110,7 +112,8 @@ def instance1():
             break
         if data[3] == SERVICE:
             start, end = data[1], data[2]
-            print("SERVICE_RESULT", data[3], "span", end - start)
+            # The last service may end at 0xFFFF (Core spec Vol 3 Part G 4.4.1; NimBLE does so).
+            print("SERVICE_RESULT", data[3], "covers its 8 handles", end - start >= 7)
 
     ble.gattc_discover_characteristics(conn, start, end)
     chars = {}
@@ -121,7 +124,9 @@ def instance1():
             break
         _, end_handle, value_handle, props, uuid = data
         chars[uuid] = value_handle
-        print("CHARACTERISTIC_RESULT", uuid, "props", props, "end", end_handle - value_handle)
+        # The last characteristic ends where its service does.
+        print("CHARACTERISTIC_RESULT", uuid, "props", props, "end",
+              "service end" if end_handle == end else end_handle - value_handle)
 
     h_rw, h_counter, h_wo = chars[CHAR_RW], chars[CHAR_COUNTER], chars[CHAR_WO]
     ble.gattc_discover_descriptors(conn, h_rw, h_counter - 2)
