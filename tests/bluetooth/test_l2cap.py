@@ -293,7 +293,7 @@ def test_link_loss_mid_transfer_ends_the_channel_first(pair):
         assert tail[0][1][1:] == (cid, PSM, 0)
     with pytest.raises(OSError) as e:
         c.ble.l2cap_send(conn, ccid, b"x")
-    oserr(e, errno.ENOTCONN)
+    oserr(e, errno.EINVAL)  # no such channel any more (spec, and NimBLE)
     with pytest.raises(OSError) as e:
         c.ble.l2cap_recvinto(conn, ccid, None)
     oserr(e, errno.EINVAL)

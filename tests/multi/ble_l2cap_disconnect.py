@@ -1,7 +1,7 @@
 # L2CAP disconnect mid-transfer: the receiver closes the channel while the sender is
 # stalled, then drops the whole connection during a second transfer. Each time both sides
 # see _IRQ_L2CAP_DISCONNECT (before the connection's disconnect event), the sender's
-# pending send ends, and l2cap_send on the closed channel raises OSError(ENOTCONN).
+# pending send ends, and l2cap_send on the closed channel raises OSError(EINVAL): no such channel.
 from micropython import const
 import time, machine, bluetooth
 

@@ -26,7 +26,7 @@ from bumble import l2cap
 from . import bumble_compat
 
 from bluetooth import _events as ev
-from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOMEM, ENOTCONN, PortError
+from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOMEM, PortError
 
 log = logging.getLogger("bleboard.port")
 
@@ -134,7 +134,6 @@ class L2cap:
         # CONNECT event to that of its DISCONNECT, so a call never fails before the
         # handler has heard why.
         self.visible = {}
-        self.closed = {}  # recently closed (conn_handle, cid): l2cap_send there is ENOTCONN
 
     # ---- hooks called by stack.py -------------------------------------------
     def attach(self, device):
@@ -169,7 +168,6 @@ class L2cap:
         with self.lock:
             self.channels = []
             self.visible = {}
-            self.closed = {}
             servers, self.servers = self.servers, {}
         for _mtu, server in servers.values():
             try:
@@ -219,7 +217,8 @@ class L2cap:
 
     def send(self, conn_handle, cid, data):
         with self.lock:
-            chan = self._open_channel(conn_handle, cid, closed_errno=ENOTCONN)
+            # A closed channel is no channel: EINVAL, as the spec and NimBLE say (not ENOTCONN).
+            chan = self._open_channel(conn_handle, cid)
             if len(data) > chan.peer_mtu:
                 raise PortError(EINVAL, "buf longer than the peer's MTU (%d)" % chan.peer_mtu)
             if len(data) > 2 * chan.our_mtu:
@@ -259,12 +258,10 @@ class L2cap:
             self.port.rl.call_soon(self._grant, chan)
         return n
 
-    def _open_channel(self, conn_handle, cid, closed_errno=EINVAL):
+    def _open_channel(self, conn_handle, cid):
         chan = self.visible.get((conn_handle, cid))
         if chan is not None:
             return chan
-        if closed_errno != EINVAL and (conn_handle, cid) in self.closed:
-            raise PortError(closed_errno, "L2CAP channel %d is closed" % cid)
         raise PortError(EINVAL, "no L2CAP channel %d on connection %d" % (cid, conn_handle))
 
     # ---- radio loop: listening and accepting ----------------------------------
@@ -453,7 +450,6 @@ class L2cap:
         with self.lock:
             if chan.state == "open" or chan.hidden_later:
                 self.visible[key] = chan
-                self.closed.pop(key, None)
 
     def _hide(self, chan):
         key = (chan.link.handle, chan.cid)
@@ -461,9 +457,6 @@ class L2cap:
             chan.rx = bytearray()
             if self.visible.get(key) is chan:
                 del self.visible[key]
-                self.closed[key] = True
-                while len(self.closed) > 32:
-                    del self.closed[next(iter(self.closed))]
 
     def _on_sdu(self, chan, sdu):
         if chan.state != "open":
