@@ -15,7 +15,8 @@ from bumble.device import Peer
 from bluetooth import UUID
 from hostile import RawPeer, run
 from test_irq_delivery import wait_until
-from test_security import FLAG_READ, IRQ_CENTRAL_CONNECT, IRQ_ENCRYPTION_UPDATE, IRQ_SET_SECRET, Board
+from test_security import FLAG_READ, IRQ_CENTRAL_CONNECT, IRQ_ENCRYPTION_UPDATE, IRQ_PERIPHERAL_CONNECT, IRQ_SET_SECRET, \
+    Board
 
 IRQ_GATTS_READ_REQUEST = 4
 SEC_PEER = 2
@@ -59,3 +60,36 @@ def test_peripheral_hears_encryption_before_the_read_that_follows(radio, bond):
         # Then the bond is stored (NimBLE persists the keys after raising the update).
         stored = [i for i, (e, d) in enumerate(p.events) if e == IRQ_SET_SECRET and d[0] == SEC_PEER]
         assert stored and stored[0] > events.index(IRQ_ENCRYPTION_UPDATE)
+
+
+class LeavingBoard(Board):
+    """A central that disconnects the moment its pairing completes."""
+
+    def irq(self, event, data):
+        result = super().irq(event, data)
+        if event == IRQ_ENCRYPTION_UPDATE and data[1]:
+            self.ble.gap_disconnect(data[0])
+        return result
+
+
+def test_bond_is_stored_even_if_the_central_leaves_at_once():
+    """Both sides store the bond even when the central disconnects as soon as its pairing
+    completes (NimBLE stores it before the link can drop)."""
+    from bleboard.radio.local import LocalRadio
+
+    radio = LocalRadio(latency="board")  # the last key and the disconnection arrive together
+    p, c = Board(radio, bond=True), LeavingBoard(radio, bond=True)
+    try:
+        for board in (p, c):
+            board.ble.active(True)
+        p.ble.gap_advertise(20000)
+        c.ble.gap_connect(*p.ble.config("mac"))
+        wait_until(lambda: c.of(IRQ_PERIPHERAL_CONNECT))
+        c.ble.gap_pair(c.of(IRQ_PERIPHERAL_CONNECT)[0][0])
+        for board in (p, c):
+            wait_until(lambda: [d for d in board.of(IRQ_SET_SECRET) if d[0] == SEC_PEER])
+            assert board.of(IRQ_ENCRYPTION_UPDATE)[0][1:] == (1, 0, 1, 16)
+    finally:
+        for board in (p, c):
+            board.ble.active(False)
+        radio.close()

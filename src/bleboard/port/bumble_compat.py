@@ -263,6 +263,27 @@ class _SmpCommandCheck:
         return None
 
 
+class DurableBondSession(smp.Session):
+    """Bumble's SMP session that finishes a completed pairing even if the link then drops.
+
+    Vol 3 Part H 2.4.1 and 3.6.1: once the last key has been distributed the pairing is
+    complete, and a bonding device stores the keys. Bumble 0.0.236 runs that completion
+    (the key store included) in a task the disconnection cancels, so a peer that
+    disconnects as soon as it has sent its last key keeps the bond while we lose it.
+    """
+
+    def on_peer_key_distribution_complete(self):
+        if self.is_initiator:
+            self.distribute_keys()  # the responder's keys are in: the initiator sends its own
+        asyncio.ensure_future(self._complete_pairing())
+
+    async def _complete_pairing(self):
+        try:
+            await self.on_pairing()
+        except Exception as exc:  # noqa: BLE001 - e.g. draining a link that is gone
+            log.debug("pairing completion after the link dropped: %r", exc)
+
+
 class TimedSession(smp.Session):
     """Bumble's SMP session with the Security Manager Timer (Vol 3 Part H 3.4).
 

@@ -91,8 +91,11 @@ class SecretStore(KeyStore):
 
     async def update(self, name, keys):
         address = hci.Address(name)
-        link = self.security.link_for(address)
-        if link is not None and not link.session_bonding:
+        bonding = self.security.completed_bonding.pop(name, None)
+        if bonding is None:
+            link = self.security.link_for(address)
+            bonding = link is None or link.session_bonding
+        if not bonding:
             return  # paired without bonding: nothing is stored (spec §3.14)
         blob = json.dumps({"addr": name, "keys": keys.to_dict()}, sort_keys=True).encode()
         stored = await self._ask(ev.IRQ_SET_SECRET, (SEC_PEER, record_key(address), blob))
@@ -150,7 +153,7 @@ class Delegate(PairingDelegate):
         pass  # the application displayed the number it chose itself (ACTION_DISPLAY)
 
 
-class GuardedSession(bumble_compat.TimedSession):
+class GuardedSession(bumble_compat.TimedSession, bumble_compat.DurableBondSession):
     """Bumble's SMP session with the checks a hostile peer needs, and MicroPython's result."""
 
     def _key_size_ok(self, command):
@@ -180,8 +183,12 @@ class GuardedSession(bumble_compat.TimedSession):
         before the bond is stored and before any later PDU on the link is handled; Bumble
         only says so after the key store has answered (an irq round trip), by which time a
         read the peer sent right after its own pairing has been handed to the application."""
-        super().on_peer_key_distribution_complete()
         security = self.manager.device.bleboard_security
+        # Whether to store the bond, by the identity the key store will be given: decided
+        # now, while the session knows, even if the link is gone by the time keys are stored.
+        peer = self.peer_bd_addr if self.peer_bd_addr is not None else self.connection.peer_address
+        security.completed_bonding[str(peer)] = bool(self.bonding)
+        super().on_peer_key_distribution_complete()
         link = security.port.links.get(self.connection.handle)
         if link is not None and self.connection.is_encrypted:
             security.on_keys_exchanged(link, self.pairing_method != smp.PairingMethod.JUST_WORKS)
@@ -200,6 +207,7 @@ class Security:
         self.device = None
         self.pending_actions = {}  # (conn_handle, action) -> future of the application's answer
         self.bonded_peers = set()  # peers whose keys the application stored or returned
+        self.completed_bonding = {}  # peer identity -> whether its finished pairing bonds
 
     def is_bonded(self, address):
         return str(address) in self.bonded_peers
@@ -393,3 +401,4 @@ class Security:
 
     def reset(self):
         self.pending_actions.clear()
+        self.completed_bonding.clear()
