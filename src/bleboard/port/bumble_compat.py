@@ -178,6 +178,8 @@ _MAX_IO_CAPABILITY = 0x04
 
 # Links whose pairing timed out: no SMP command is sent or answered on them again.
 _timed_out = weakref.WeakSet()
+# Pairing completions still running (DurableBondSession).
+_completions = set()
 
 
 def smp_timed_out(connection):
@@ -275,7 +277,9 @@ class DurableBondSession(smp.Session):
     def on_peer_key_distribution_complete(self):
         if self.is_initiator:
             self.distribute_keys()  # the responder's keys are in: the initiator sends its own
-        asyncio.ensure_future(self._complete_pairing())
+        task = asyncio.ensure_future(self._complete_pairing())
+        _completions.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_completions.discard)
 
     async def _complete_pairing(self):
         try:
