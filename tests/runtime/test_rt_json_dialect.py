@@ -38,8 +38,10 @@ def test_dumps_prints_like_micropython(obj, text):
 
 def test_separators_and_errors():
     assert mpjson.dumps({"a": [1, 2]}, separators=(",", ":")) == '{"a":[1,2]}'
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="separators"):
         mpjson.dumps([], separators=(",",))
+    with pytest.raises(TypeError, match="separators"):
+        mpjson.dumps([], separators=",:")
     with pytest.raises(TypeError):
         mpjson.dumps([], separators=(1, 2))
     with pytest.raises(OSError):

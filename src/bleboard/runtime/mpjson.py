@@ -90,10 +90,11 @@ def _write(obj, out, item_sep, key_sep):
 def _separators(separators):
     if separators is None:
         return ", ", ": "
-    try:
-        item_sep, key_sep = separators
-    except (TypeError, ValueError):
-        raise ValueError("separators must be a pair of str") from None
+    if not isinstance(separators, (tuple, list)):
+        raise TypeError("separators must be a tuple or list of 2 str")
+    if len(separators) != 2:
+        raise ValueError("separators must have 2 items, not %d" % len(separators))
+    item_sep, key_sep = separators
     if not isinstance(item_sep, str) or not isinstance(key_sep, str):
         raise TypeError("separators must be a pair of str")
     return item_sep, key_sep
