@@ -80,11 +80,18 @@ def _connect(address: str, timeout: float) -> socket.socket:
     return sock
 
 
+class _Packets(list):
+    """A parser sink that keeps the packets."""
+
+    def on_packet(self, packet: bytes) -> None:
+        self.append(bytes(packet))
+
+
 def _read_bd_addr(sock: socket.socket, address: str) -> str:
     """Ask the new controller its public address; this also makes the server create it now."""
-    packets = []
+    packets = _Packets()
     parser = PacketParser()
-    parser.set_packet_sink(type("Sink", (), {"on_packet": lambda _self, p: packets.append(bytes(p))})())
+    parser.set_packet_sink(packets)
     sock.sendall(struct.pack("<BHB", 0x01, _HCI_READ_BD_ADDR, 0))
     while True:
         try:
