@@ -99,8 +99,11 @@ async def advertise(
     if _advertising:
         raise OSError(114, "EALREADY")  # another task is advertising
     adv_data, resp_data = _payloads(adv_data, resp_data, limited_disc, br_edr, name, services, appearance, manufacturer)
-    if connectable and _incoming:
-        return _incoming.pop(0)
+    if connectable:
+        while _incoming and not _incoming[0].is_connected():
+            _incoming.pop(0)  # ended before any advertise() was waiting for it
+        if _incoming:
+            return _incoming.pop(0)
     b = ble()
     b.gap_advertise(interval_us, adv_data, resp_data=resp_data, connectable=connectable)
     _advertising = True
@@ -127,10 +130,15 @@ def _irq(event, data):
         wake(_incoming)
     else:
         _lost(conn_handle)
-        for c in _incoming:
-            if c._conn_handle is None:
-                _incoming.remove(c)
-                break
+        # While advertise() waits, a connection that is already over is still its result:
+        # the central did connect, and that stopped the advertising, so nothing else can
+        # come. (Both events can be handled before the task runs again: a slow handler, a
+        # busy core.) With nobody waiting, it is forgotten.
+        if not _advertising:
+            for c in _incoming:
+                if c._conn_handle is None:
+                    _incoming.remove(c)
+                    break
 
 
 def _stop():
