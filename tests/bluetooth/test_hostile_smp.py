@@ -89,7 +89,15 @@ def test_second_pairing_request_mid_pairing_fails_it(radio):
     assert again == bytes([FAILED, 0x08])
     wait_until(lambda: updates(board))
     assert updates(board) == [(0, 0, 0, 0)]
-    run(peer.close())
+
+    async def legitimate():
+        peer.restore(SMP_CID)  # a fresh, well-formed pairing on the same link succeeds
+        await asyncio.wait_for(peer.connection.pair(), 5)
+        await peer.close()
+
+    run(legitimate())
+    wait_until(lambda: len(updates(board)) == 2)
+    assert updates(board)[-1] == (1, 0, 0, 16)
 
 
 def test_silent_initiator_times_out_the_responder(radio, short_smp_timeout):
