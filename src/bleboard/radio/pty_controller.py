@@ -80,11 +80,14 @@ def _connect(address: str, timeout: float) -> socket.socket:
     return sock
 
 
-class _Packets(list):
-    """A parser sink that keeps the packets."""
+class _Packets:
+    """A parser sink that keeps the packets (not a list: the parser tests its sink for truth)."""
+
+    def __init__(self):
+        self.items = []
 
     def on_packet(self, packet: bytes) -> None:
-        self.append(bytes(packet))
+        self.items.append(bytes(packet))
 
 
 def _read_bd_addr(sock: socket.socket, address: str) -> str:
@@ -101,14 +104,14 @@ def _read_bd_addr(sock: socket.socket, address: str) -> str:
         if not data:
             raise HCITransportError(f"radio {address} closed the connection")
         parser.feed_data(data)
-        for packet in packets:
+        for packet in packets.items:
             # 04 0E len ncmd opcode(2) status bd_addr(6, least significant octet first)
             if packet[0] == _H4_EVENT and packet[1] == _COMMAND_COMPLETE and len(packet) >= 13:
                 if struct.unpack_from("<H", packet, 4)[0] == _HCI_READ_BD_ADDR:
                     if packet[6] != 0:
                         raise HCITransportError(f"radio {address}: Read BD_ADDR failed, status 0x{packet[6]:02X}")
                     return ":".join(f"{b:02X}" for b in reversed(packet[7:13]))
-        packets.clear()
+        packets.items.clear()
 
 
 class PtyController:
