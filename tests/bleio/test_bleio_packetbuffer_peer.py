@@ -168,3 +168,24 @@ def test_address_takes_str():
         _bleio.Address("abc", _bleio.Address.PUBLIC)
     with pytest.raises(TypeError):
         _bleio.Address(123456, _bleio.Address.PUBLIC)
+
+
+def test_every_buffer_argument_takes_str(server):
+    # CircuitPython reads these with mp_get_buffer_raise, which takes a str as its UTF-8 bytes;
+    # a write-only buffer (readinto) does not.
+    periph, char, buf, central = server
+    svc = char.service
+    readable = C.add_to_service(svc, _bleio.UUID(0xFC03), properties=C.READ, max_length=8, initial_value="init")
+    assert readable.value == b"init"
+    readable.value = "caf\u00e9"
+    assert readable.value == "caf\u00e9".encode()
+    desc = _bleio.Descriptor.add_to_characteristic(readable, _bleio.UUID(0xFC04), max_length=4, initial_value="d")
+    desc.value = "dd"
+    assert desc.value == b"dd"
+    periph.stop_advertising()
+    periph.start_advertising("\x02\x01\x06", scan_response="\x03\x09ab", interval=0.02)
+    periph.stop_advertising()
+    with pytest.raises(TypeError):
+        buf.readinto("not writable")
+    with pytest.raises(TypeError):
+        buf.write(5)
