@@ -15,6 +15,8 @@ from bleboard.testing.instance import InstanceError, ProcessInstance
 # kind -> BLE host stack of the unix firmware
 STACK_OF_KIND = {"micropython": "nimble", "micropython-nimble": "nimble", "micropython-btstack": "btstack"}
 
+CONTROLLER_TIMEOUT = 20.0  # s for the radio to give a new controller (it can be slow on a busy machine)
+
 _binaries = {}  # stack -> path, once built or found in the cache in this process
 
 
@@ -62,7 +64,7 @@ class FirmwareInstance(ProcessInstance):
         if not self.radio_addr:
             raise InstanceError("%s needs a radio to put its controller on" % self.name)
         try:
-            self.controller = open_pty_controller(self.radio_addr)
+            self.controller = open_pty_controller(self.radio_addr, timeout=CONTROLLER_TIMEOUT)
         except OSError as exc:
             raise InstanceError("%s: no controller on radio %s: %s" % (self.name, self.radio_addr, exc)) from None
         self.env = dict(self.env if self.env is not None else os.environ)

@@ -37,7 +37,7 @@ def run(firmware, program=None, command=None, args=(), radio=None):
     elif program is not None and program != "-":
         argv.append(program)
     argv += list(args)
-    with open_pty_controller(radio or os.environ.get("BLEBOARD_AIR") or None) as controller:
+    with open_pty_controller(radio or os.environ.get("BLEBOARD_AIR") or None, timeout=20.0) as controller:
         env = dict(os.environ, **controller.env())
         child = subprocess.Popen(argv, env=env)
         previous = {}
