@@ -113,6 +113,42 @@ def test_boards_with_no_setting_join_it(air):
     assert out.stdout.split() == ["True", "True"], out.stderr
 
 
+RESTART = """
+import sys, time, bluetooth
+peer = bluetooth.BLE.new(hci=sys.argv[1])  # straight on Root Canal, not through the relay
+events = []
+peer.irq(lambda e, d: events.append(e))
+peer.active(True)
+peer.gap_advertise(20000)
+board = bluetooth.BLE()  # the relay at the default address
+board.active(True)
+first = board.config("mac")
+board.gap_connect(*peer.config("mac"))
+deadline = time.monotonic() + 10
+while 1 not in events and time.monotonic() < deadline:
+    time.sleep(0.02)
+print("connected", 1 in events)
+board.active(False)
+board.active(True)
+print("same address", board.config("mac") == first)
+deadline = time.monotonic() + 10
+while 2 not in events and time.monotonic() < deadline:
+    time.sleep(0.02)
+print("peer saw it leave", 2 in events)
+"""
+
+
+def test_board_restart_keeps_address_and_ends_its_connections(air):
+    """A board that turns BLE off and on keeps its Root Canal address (its bonds stay valid),
+    and the connection it had ends for the peer too (Root Canal's Reset alone leaves it up)."""
+    spec = "tcp-client:127.0.0.1:%d" % air.root_canal_port()
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-m", "bleboard", "run", "-c", RESTART, spec],
+                             env=air.env, capture_output=True, text=True, timeout=90)
+        assert out.stdout.splitlines() == ["connected True", "same address True", "peer saw it leave True"], \
+            out.stdout + out.stderr
+
+
 def test_listen_tcp_and_stop_cleanly(tmp_path):
     """--listen tcp: serves boards on other machines; SIGTERM ends Root Canal too."""
     os.chmod(tmp_path, 0o700)

@@ -141,7 +141,8 @@ async def _serve(server) -> int:
 def _serve_root_canal(address: str, args) -> int:
     """`--engine rootcanal`: Root Canal behind the radio address, both stopped together."""
     from bleboard.radio.errors import HCITransportError
-    from bleboard.radio.rootcanal import RelayServer, RootCanal
+    from bleboard.radio.rootcanal import RootCanal
+    from bleboard.radio.rootcanal_relay import RelayServer
     from bleboard.radio.server import ServerBusyError
 
     if args.pty is not None or args.latency != "board":
