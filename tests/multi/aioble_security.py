@@ -2,6 +2,7 @@
 # authenticated / bonded / key_size on both sides; the bond is stored in the JSON
 # secrets file, so after a restart (stop(), load_secrets() again) the link is encrypted
 # again from the stored keys without storing new ones.
+# multitest-skip: micropython-btstack -- open: fails on the BTstack unix build, not yet diagnosed (docs/firmware.md, open items)
 import os
 import asyncio
 import bluetooth

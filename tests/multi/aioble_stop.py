@@ -1,6 +1,7 @@
 # aioble: stop() tears everything down and aioble starts again afterwards. Pending
 # written() / notified() end with DeviceDisconnectedError, disconnected() returns,
 # a pending advertise() or connect() raises OSError(ENODEV), a running scan ends.
+# multitest-skip: micropython-btstack -- open: fails on the BTstack unix build, not yet diagnosed (docs/firmware.md, open items)
 import asyncio
 import bluetooth
 import aioble

@@ -2,6 +2,7 @@
 # connect, DeviceConnection.timeout()); a peer that disconnects ends written(),
 # notified(), discovery and a timeout() body with DeviceDisconnectedError; operations
 # on a dead connection raise at once.
+# multitest-skip: micropython-btstack -- open: fails on the BTstack unix build, not yet diagnosed (docs/firmware.md, open items)
 import asyncio
 import bluetooth
 import aioble

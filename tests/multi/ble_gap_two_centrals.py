@@ -1,4 +1,5 @@
 # One peripheral, two centrals connected at once: each link is addressed separately.
+# multitest-skip: micropython-btstack -- open: fails on the BTstack unix build, not yet diagnosed (docs/firmware.md, open items)
 from micropython import const
 import time, machine, bluetooth
 

@@ -1,6 +1,7 @@
 # _bleio PacketBuffer on the server talks to one client, as CircuitPython: the last one that
 # subscribed. Packets from the other client are ignored and outgoing packets go to the last
 # subscriber only.
+# multitest-skip: micropython-btstack -- open: fails on the BTstack unix build, not yet diagnosed (docs/firmware.md, open items)
 import time
 import _bleio
 

@@ -24,6 +24,7 @@ MATRIX = (
     ("micropython-btstack", "micropython"),
 )
 _MATRIX_CHOICES = ("all", "nimble", "none")
+FIRMWARE_TIMEOUT = 30.0  # s of silence before a firmware pairing is declared stuck
 
 _RUNNER = pytest.StashKey()
 _SPECS = pytest.StashKey()
@@ -168,14 +169,22 @@ class MultitestItem(pytest.Item):
 
     def runtest(self):
         specs = [InstanceSpec(k) for k in self.kinds] if self.kinds else self.config.stash[_SPECS]
+        runner = _runner(self.config)
+        timeout = runner.timeout
+        if self.kinds:
+            # Real stacks pace L2CAP by their own credit policy on board-like link timing: NimBLE
+            # grants one SDU at a time, so a 30 KB transfer takes longer than the usual silence.
+            runner.timeout = max(timeout, FIRMWARE_TIMEOUT)
         try:
-            result = _runner(self.config).run_test(str(self.path), specs)
+            result = runner.run_test(str(self.path), specs)
         except InstanceError as exc:
             from bleboard.testing.firmware_instance import FirmwareUnavailable
 
             if isinstance(exc, FirmwareUnavailable):
                 pytest.skip(str(exc))
             raise
+        finally:
+            runner.timeout = timeout
         for metric in result.metrics:
             self.user_properties.append(("metric", metric))
             self.config.stash[_METRICS].append("%s: %s" % (self.path.name, metric))

@@ -113,7 +113,7 @@ def skip_reason(source, kinds):
     """Why the file must not run on these instance kinds (a `# multitest-skip:` line), or None.
 
     Kind `micropython` covers every MicroPython firmware (NimBLE and BTstack);
-    `micropython-btstack` only the BTstack one. `kinds` lists instance 0, 1, ... in order.
+    `micropython-nimble` and `micropython-btstack` only that one. `kinds` lists instance 0, 1, ... in order.
     """
     for match in _SKIP_RE.finditer(source):
         for item in match.group(1).split(","):
@@ -121,7 +121,9 @@ def skip_reason(source, kinds):
             for i, have in enumerate(kinds):
                 if index and index != str(i):
                     continue
-                if have == kind or (kind == "micropython" and have.startswith("micropython")):
+                if have == kind or (kind == "micropython" and have.startswith("micropython")) or (
+                    kind == "micropython-nimble" and have == "micropython"
+                ):
                     return "%s as instance%d: %s" % (have, i, match.group(2))
     return None
 
