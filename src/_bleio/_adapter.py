@@ -251,6 +251,8 @@ class Adapter:
             raise ValueError("window must be <= interval")
         minimum_rssi = check_int(minimum_rssi, "minimum_rssi", -128, 127)
         ble = self._ready()
+        if not hasattr(ble, "gap_scan"):
+            raise NotImplementedError("start_scan: this board's BLE stack has no central role (gap_scan)")
         if self._scan is not None and not self._scan._done:
             raise BluetoothError("Scan already in progress. Stop with stop_scan.")
         results = ScanResults(prefixes, buffer_size, minimum_rssi, bool(extended))
@@ -295,6 +297,8 @@ class Adapter:
         if timeout <= 0:
             raise ValueError("timeout must be > 0")
         ble = self._ready()
+        if not hasattr(ble, "gap_connect"):
+            raise NotImplementedError("connect: this board's BLE stack has no central role (gap_connect)")
         if self._connecting is not None:
             raise BluetoothError("Already connecting")
         self._server.ensure()

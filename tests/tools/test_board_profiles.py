@@ -181,3 +181,20 @@ def test_runner_kind_virtual_board_id():
     with Runner(latency="fast") as runner:
         result = runner.run_test(os.path.join(multi, "ble_gap_pair.py"), [pico, pico])
     assert result.verdict == "skip", result.failure_report()  # no gap_pair on the Pico W's firmware
+
+
+def test_bleio_on_an_airlift_board_is_peripheral_only():
+    code = (
+        "import _bleio\n"
+        "a = _bleio.adapter\n"
+        "a.enabled = True\n"
+        "for call in (lambda: a.start_scan(), lambda: a.connect(_bleio.Address(bytes(6), 0), timeout=1)):\n"
+        "    try:\n"
+        "        call()\n"
+        "        print('allowed')\n"
+        "    except NotImplementedError:\n"
+        "        print('NotImplementedError')\n"
+    )
+    out = subprocess.run([sys.executable, "-m", "bleboard", "run", "--board", "circuitpython-hci", "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["NotImplementedError", "NotImplementedError"], out.stderr
