@@ -3,6 +3,9 @@
 aioble.advertise() waits with a deadline (asyncio.timeout) for _IRQ_CENTRAL_CONNECT, which
 reaches it through a signal to the main thread, the scheduler's drain and a ThreadSafeFlag.
 A lost step shows as advertise() running into its timeout although the central connected.
+Every other round the central hangs up from its connect handler and stalls the main thread
+meanwhile, so the peripheral handles connect and disconnect before its task runs again (what
+a starved main thread does under load): advertise() must still return that connection.
 The rounds run in a subprocess while another process keeps one core busy (so the radio
 thread, the main thread and the burner contend for the CPU, as in a loaded CI run).
 
