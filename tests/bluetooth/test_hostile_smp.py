@@ -167,3 +167,16 @@ def test_att_is_untouched_by_the_smp_checks(radio):
     refused, name = run(go())
     assert refused == bytes([FAILED, 0x08])
     assert name == b"\x0b" + board.ble.config("gap_name")
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+def test_a_bad_smp_timeout_is_refused_naming_it(radio, monkeypatch, value):
+    import errno
+
+    import bluetooth
+
+    monkeypatch.setenv("BLEBOARD_SMP_TIMEOUT", value)
+    ble = bluetooth.BLE.new(radio=radio)
+    with pytest.raises(OSError) as excinfo:
+        ble.active(True)
+    assert excinfo.value.errno == errno.EINVAL and "BLEBOARD_SMP_TIMEOUT" in str(excinfo.value)

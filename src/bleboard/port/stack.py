@@ -45,6 +45,22 @@ def _wanted_address(options):
     return raw
 
 
+def _smp_timeout(options):
+    """The pairing timeout asked for (tests shorten it), or None for the spec's 30 s."""
+    value = options.get("smp_timeout")
+    if value is None:
+        value = os.environ.get("BLEBOARD_SMP_TIMEOUT")
+    if value is None or value == "":
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0:
+        raise PortError(EINVAL, "smp_timeout (BLEBOARD_SMP_TIMEOUT) must be a positive number of seconds, not %r" % (value,))
+    return seconds
+
+
 def _quiet_bumble():
     """Bumble logs warnings; a board prints nothing of its own unless logging is configured."""
     if not logging.getLogger().handlers and not os.environ.get("BLEBOARD_VERBOSE"):
@@ -95,6 +111,7 @@ class BumblePort:
     async def _start(self):
         from bleboard.radio.transport import open_hci
 
+        smp_timeout = _smp_timeout(self.options)  # checked before the radio is opened
         spec = self.options.get("hci")
         try:
             transport = await open_hci(spec, radio=self.options.get("radio"))
@@ -116,7 +133,7 @@ class BumblePort:
         host = QuietHost(controller_source=transport.source, controller_sink=transport.sink)
         device = Device(name=config.name, address=hci.Address.generate_static_address(), host=host)
         device.config = config
-        bumble_compat.install(device, smp_timeout=self.options.get("smp_timeout") or os.environ.get("BLEBOARD_SMP_TIMEOUT"))
+        bumble_compat.install(device, smp_timeout=smp_timeout)
         self.device = device
         self.gatts.attach(device)
         self.gap.attach(device)
