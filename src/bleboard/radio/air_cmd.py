@@ -145,8 +145,8 @@ def _serve_root_canal(address: str, args) -> int:
     from bleboard.radio.rootcanal_relay import RelayServer
     from bleboard.radio.server import ServerBusyError
 
-    if args.pty is not None or args.latency != "board":
-        print("bleboard air: --engine rootcanal keeps Root Canal's own timing and has no --pty", file=sys.stderr)
+    if args.latency != "board":
+        print("bleboard air: --engine rootcanal keeps Root Canal's own timing (no --latency)", file=sys.stderr)
         return 2
     root_canal = RootCanal(verbose=args.verbose)
     try:
