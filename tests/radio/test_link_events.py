@@ -240,3 +240,27 @@ async def test_peripheral_latency_skips_events_only_when_it_has_nothing_to_send(
     await at_central.reach(1)
     (record,) = channel.history
     assert record.peripheral_sent == 1 and record.counter - first_possible <= 1
+
+
+@run
+async def test_coded_phy_and_its_time_limits_on_the_data_length():
+    central, peripheral, c_conn, p_conn, c_air, _ = await board_pair(30.0)
+    channel = c_air.channel
+    at_central = asyncio.ensure_future(wait_event(central.host, "connection_phy_update"))
+    # Coded only, S=2 preferred (PHY options 1).
+    await c_conn.set_phy(tx_phys=[hci.Phy.LE_CODED], rx_phys=[hci.Phy.LE_CODED], phy_options=1)
+    _, phy = await at_central
+    assert (phy.tx_phy, phy.rx_phy) == (hci.Phy.LE_CODED, hci.Phy.LE_CODED)
+    assert channel.phy == [timing.LE_CODED, timing.LE_CODED] and channel.coding == timing.CODED_S2
+    # 251 octets asked with 2120 us: on Coded the time is never below 2704 us, which at S=2
+    # holds 136 octets and a MIC (462 + 16 x (136 + 4) = 2702 us).
+    changed = asyncio.ensure_future(wait_event(c_conn, "connection_data_length_change"))
+    await c_conn.set_data_length(251, 2120)
+    await changed
+    assert timing.max_payload_in_time(2704, timing.LE_CODED, True, timing.CODED_S2) == 136
+    assert channel.max_tx_octets[0] == 136
+    # A PHY the peer does not accept leaves that direction as it was.
+    await c_conn.set_phy(tx_phys=[hci.Phy.LE_2M], rx_phys=[hci.Phy.LE_2M])
+    await wait_event(central.host, "connection_phy_update")
+    assert channel.phy == [timing.LE_2M, timing.LE_2M]
+    assert channel.max_tx_octets[0] == 251  # 2120 us holds 251 octets on 2M
