@@ -82,6 +82,9 @@ def test_compiled_out_methods_are_absent(radio):
     assert hasattr(pico, "gap_connect") and hasattr(pico, "gattc_read")
     assert hasattr(esp, "gap_pair") and not hasattr(esp, "l2cap_connect")
     assert hasattr(plain, "gap_pair") and hasattr(plain, "l2cap_listen")
+    # bleboard's own extensions are not on any MicroPython firmware
+    assert not hasattr(pico, "gap_connection_info") and not hasattr(esp, "gatts_set_length")
+    assert hasattr(plain, "gap_connection_info")
     with pytest.raises(AttributeError) as e:
         pico.gap_pair(0)
     assert "gap_pair" in str(e.value)
@@ -94,6 +97,7 @@ def test_hci_coprocessor_boards_are_peripheral_only(radio):
     ble = bluetooth.BLE.new(radio=radio, board="circuitpython-hci")
     assert not hasattr(ble, "gap_scan") and not hasattr(ble, "gap_connect")
     assert hasattr(ble, "gap_advertise") and hasattr(ble, "gatts_notify")
+    assert hasattr(ble, "gatts_get_cccd")  # _bleio does through it what CircuitPython's does natively
 
 
 def test_class_level_detection_follows_the_environment():
@@ -137,11 +141,25 @@ def test_btstack_central_with_its_one_connection_used_gets_enotconn(radio):
     with pytest.raises(OSError) as e:
         c.ble.gap_connect(*p2.ble.config("mac"))
     assert e.value.errno == errno.ENOTCONN
-    # BTstack's default interval when gap_connect names none: 10-30 ms
-    info = c.ble.gap_connection_info(c.of(IRQ_PERIPHERAL_CONNECT)[0][0])
-    assert 10000 <= info["interval_us"] <= 30000
     for b in (c, p1, p2):
         b.ble.active(False)
+
+
+def test_default_interval_follows_the_stack(radio):
+    """gap_connect with no interval: BTstack asks for 10-30 ms, NimBLE for 30-50 ms (read on
+    the plain peripheral: the firmware has no gap_connection_info)."""
+    got = {}
+    for board in ("raspberry_pi_pico_w", "micropython-nimble-esp32"):
+        c = Recorder(bluetooth.BLE.new(radio=radio, board=board))
+        c.ble.active(True)
+        (p,) = _peripherals(radio, 1)
+        c.ble.gap_connect(*p.ble.config("mac"))
+        wait_until(lambda: p.of(IRQ_CENTRAL_CONNECT))
+        got[board] = p.ble.gap_connection_info(p.of(IRQ_CENTRAL_CONNECT)[0][0])["interval_us"]
+        c.ble.active(False)
+        p.ble.active(False)
+    assert 10000 <= got["raspberry_pi_pico_w"] <= 30000 <= got["micropython-nimble-esp32"] <= 50000
+    assert got["raspberry_pi_pico_w"] < got["micropython-nimble-esp32"]
 
 
 def test_nimble_with_four_connections_refuses_with_enomem(radio):

@@ -20,8 +20,11 @@ FEATURE_METHODS = {
     "gatt_client": ("gattc_discover_services", "gattc_discover_characteristics", "gattc_discover_descriptors",
                     "gattc_read", "gattc_write", "gattc_exchange_mtu"),
     "pairing": ("gap_pair", "gap_passkey"),
-    "l2cap": ("l2cap_listen", "l2cap_connect", "l2cap_disconnect", "l2cap_send", "l2cap_recvinto",
-              "l2cap_max_channels"),
+    "l2cap": ("l2cap_listen", "l2cap_connect", "l2cap_disconnect", "l2cap_send", "l2cap_recvinto"),
+    # bleboard's own additions to MicroPython's API (not on any firmware); _bleio uses them
+    # to do what CircuitPython's native _bleio does itself
+    "extensions": ("gap_connection_update", "gap_connection_info", "gatts_set_length", "gatts_get_cccd",
+                   "l2cap_max_channels"),
 }
 # config() keys that exist only with pairing compiled in (modbluetooth.c)
 PAIRING_CONFIG_KEYS = ("bond", "mitm", "io", "le_secure")
