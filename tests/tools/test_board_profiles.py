@@ -216,3 +216,14 @@ def test_bleio_on_an_airlift_board_is_peripheral_only():
     out = subprocess.run([sys.executable, "-m", "bleboard", "run", "--board", "circuitpython-hci", "-c", code],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["NotImplementedError", "NotImplementedError"], out.stderr
+
+
+def test_run_board_option():
+    code = "import bluetooth; b = bluetooth.BLE(); print(hasattr(b, 'gap_pair'), hasattr(b, 'gap_scan'))"
+    out = subprocess.run([sys.executable, "-m", "bleboard", "run", "--board", "raspberry_pi_pico_w", "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "True"], out.stderr
+    bad = subprocess.run([sys.executable, "-m", "bleboard", "run", "--board", "no_such_board_xyz", "-c", "print(1)"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--board" in bad.stderr and "micropython-btstack-cyw43" in bad.stderr
+    assert bad.stdout == ""
