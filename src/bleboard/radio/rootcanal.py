@@ -40,12 +40,13 @@ def binary_path() -> str:
 
 
 def _free_ports(count: int) -> list[int]:
-    """Ports free on the loopback now (all held open together, so they differ)."""
+    """Ports free on every interface now, where Root Canal binds them (held open together,
+    so they differ)."""
     socks = []
     try:
         for _ in range(count):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
+            s.bind(("", 0))
             socks.append(s)
         return [s.getsockname()[1] for s in socks]
     finally:
