@@ -8,7 +8,7 @@ adafruit-circuitpython-ble) installed its own `_bleio`: bleboard installs `blebo
 which runs `bleboard._bleio_hook` at start-up. Set BLEBOARD_NO_BLEIO_HOOK=1 to opt out.
 """
 
-from ._errors import BluetoothError, ConnectionError, RoleError, SecurityError  # noqa: A004
+from ._errors import BluetoothError, ConnectionError, RoleError, SecurityError
 from ._uuid import UUID
 from ._address import Address
 from ._attribute import Attribute

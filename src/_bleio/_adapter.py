@@ -342,7 +342,7 @@ class Adapter:
     def _irq(self, event, data):
         try:
             return self._on_event(event, data)
-        except Exception as exc:  # noqa: BLE001 - an exception here would unhook the handler
+        except Exception as exc:  # an exception here would unhook the handler
             _report(exc)
         finally:
             _wait.notify()

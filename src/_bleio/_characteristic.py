@@ -172,7 +172,10 @@ class Characteristic:
         notify = bool(self._props & (Characteristic.NOTIFY | Characteristic.INDICATE))
         adapter = self._service._server._adapter
         conns = [c for c in adapter._conns.values()]
-        send = lambda: ble.gatts_write(self._handle, data, notify)  # noqa: E731
+
+        def send():
+            return ble.gatts_write(self._handle, data, notify)
+
         if notify and conns:
             conns[0]._send_retrying(send)
         else:

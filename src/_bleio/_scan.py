@@ -162,7 +162,7 @@ class ScanResults:
             else:
                 connectable = adv_type in (_ADV_IND, _ADV_DIRECT_IND)
             entry = ScanEntry(Address._from_bluetooth(addr_type, key), data, rssi, connectable, adv_type == _SCAN_RSP)
-        except Exception:  # noqa: BLE001 - radio input must never break the scan
+        except Exception:  # radio input must never break the scan
             self.dropped += 1
             return
         self._entries.append(entry)

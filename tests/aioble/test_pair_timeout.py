@@ -13,7 +13,7 @@ import aioble
 from aioble import core
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bluetooth"))
-from hostile import SMP_CID, RawPeer, run  # noqa: E402
+from hostile import SMP_CID, RawPeer, run
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bluetooth"))
-from test_board_process import start_air  # noqa: E402
+from test_board_process import start_air
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "bleio_bond_board.py")
 P_ADDR, C_ADDR = "00:B0:0D:00:01:01", "00:B0:0D:00:01:02"

@@ -12,7 +12,7 @@ bluetooth = pytest.importorskip("bluetooth")
 local = pytest.importorskip("bleboard.radio.local")
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bluetooth"))
-from hostile import SMP_CID, RawPeer, run  # noqa: E402
+from hostile import SMP_CID, RawPeer, run
 
 
 def test_pair_with_a_silent_peer_raises_security_error():

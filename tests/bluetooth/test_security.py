@@ -219,7 +219,7 @@ def test_gap_pair_from_the_connect_handler_even_when_link_setup_is_slow(radio, m
         if event == IRQ_PERIPHERAL_CONNECT:
             try:
                 c.ble.gap_pair(data[0])
-            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            except Exception as exc:  # recorded for the assertion
                 errors.append(exc)
         return Board.irq(c, event, data)
 

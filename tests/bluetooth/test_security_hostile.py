@@ -51,7 +51,7 @@ async def try_pair(connection):
     try:
         await asyncio.wait_for(connection.pair(), 5)
         return "paired"
-    except Exception as exc:  # noqa: BLE001 - the refusal is the point
+    except Exception as exc:  # the refusal is the point
         return type(exc).__name__
 
 
@@ -89,7 +89,7 @@ def test_protected_read_without_encryption_after_reconnect(radio):
         try:
             await Peer(connection).gatt_client.read_value(h)
             before = "read"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             before = getattr(exc, "error_code", exc)
         assert before == 0x05  # a stranger: insufficient authentication
         await asyncio.wait_for(connection.pair(), 5)
@@ -101,7 +101,7 @@ def test_protected_read_without_encryption_after_reconnect(radio):
         try:
             await Peer(connection).gatt_client.read_value(h)
             again = "read"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             again = getattr(exc, "error_code", exc)
         await transport.close()
         return value, again

@@ -4,17 +4,20 @@ Raw H4 over a pty, as a UART host (BTstack, NimBLE, Zephyr) sends it: each test
 writes a command packet and reads back the event packet byte for byte.
 """
 
+import importlib
 import struct
 
 import pytest
 import serial
 
-import bumble.drivers.intel  # noqa: F401 - registers Intel vendor commands; ours must not be parsed as them
 from bleboard.radio.vendor import static_address_for
 from bleboard.tools.hci_pty import h4_controller
 from bumble import hci
 
 STEP = 10.0  # seconds any one read may take
+
+# Registers Intel's vendor commands with Bumble's HCI parser; ours must not be parsed as them.
+importlib.import_module("bumble.drivers.intel")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Tests of the multitest runner. data/ holds fixture multitests, some failing on
 purpose, so it must not be collected as real multitests by the bleboard plugin."""
 
-import os
 import pathlib
 import sys
 
@@ -9,8 +8,6 @@ import pytest
 
 collect_ignore = ["data"]
 pytest_plugins = ["pytester"]
-
-from procs import alive  # noqa: F401
 
 DATA = pathlib.Path(__file__).parent / "data"
 

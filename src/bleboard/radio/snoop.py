@@ -20,7 +20,7 @@ class _FlushingFile:
     """The file BtSnooper writes to: every record reaches the disk at once."""
 
     def __init__(self, path: str):
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by the transport
+        self._file = open(path, "wb")  # closed by the transport
 
     def write(self, data: bytes) -> int:
         written = self._file.write(data)

@@ -276,7 +276,7 @@ def _execute(source, filename):
     except KeyboardInterrupt as exc:
         _report(exc)
         return _INTERRUPTED
-    except BaseException as exc:  # noqa: BLE001 - the program's uncaught exception
+    except BaseException as exc:  # the program's uncaught exception
         if _radio_unavailable(exc):
             return 1
         _report(exc)
@@ -316,7 +316,7 @@ def _report(exc):
     exc.__traceback__ = tb  # CPython's hook prints the exception's own traceback
     try:
         sys.excepthook(type(exc), exc, tb)
-    except BaseException:  # noqa: BLE001 - a broken hook must not hide the error
+    except BaseException:  # a broken hook must not hide the error
         sys.__excepthook__(type(exc), exc, tb)
 
 

@@ -215,7 +215,7 @@ class Scheduler:
     def _run_one(self, fn, args):
         try:
             fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - a handler error must not kill the stack
+        except BaseException as exc:  # a handler error must not kill the stack
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) and self.mode == "main":
                 raise
             print("Unhandled exception in scheduled callback", file=sys.stdout)

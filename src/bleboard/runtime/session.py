@@ -96,7 +96,7 @@ def shutdown_radio():
     if callable(shutdown):
         try:
             shutdown()
-        except Exception:  # noqa: BLE001 - best effort on the way out
+        except Exception:  # best effort on the way out
             log.exception("bluetooth._shutdown() failed")
 
 
@@ -126,7 +126,7 @@ def finish(status, *, interrupted=False):
         for step in (stop_irq_delivery, shutdown_radio, atexit._run_exitfuncs):
             try:
                 step()
-            except Exception:  # noqa: BLE001 - whatever fails, the process must still end
+            except Exception:  # whatever fails, the process must still end
                 log.exception("exit step %s failed", step.__name__)
         flush_stdio()
         if interrupted:
@@ -146,7 +146,7 @@ def _board_address():
             addr_type, addr = ble.config("mac")
             if addr_type == 0:
                 return ":".join("%02X" % b for b in addr)
-    except Exception:  # noqa: BLE001 - a reset must happen whatever the radio says
+    except Exception:  # a reset must happen whatever the radio says
         pass
     return None
 

@@ -102,7 +102,7 @@ def guard(sched):
     original = _original_print
     main = g.main
 
-    def print(*args, **kwargs):  # noqa: A001 - replaces the builtin on purpose
+    def print(*args, **kwargs):  # replaces the builtin on purpose
         if get_ident() != main:
             return original(*args, **kwargs)
         sched._held += 1

@@ -8,9 +8,9 @@ import threading
 threading.settrace(lambda *args: None)  # what coverage.py does for every new thread
 sys.settrace(lambda *args: None)
 
-import bluetooth  # noqa: E402
+import bluetooth
 
-from bleboard.radio.local import LocalRadio  # noqa: E402
+from bleboard.radio.local import LocalRadio
 
 PSM, MTU = 0x80, 450
 _PERIPHERAL_CONNECT, _L2CAP_CONNECT, _L2CAP_RECV, _L2CAP_SEND_READY = 7, 23, 25, 26

@@ -72,7 +72,7 @@ def _ble_address():
         ble = bluetooth.BLE()
         if ble.active():
             return bytes(ble.config("mac")[1])
-    except Exception:  # noqa: BLE001 - no radio: fall back to a per-process id
+    except Exception:  # no radio: fall back to a per-process id
         _log.debug("unique_id: no BLE address", exc_info=True)
     return None
 

@@ -39,7 +39,7 @@ def _run_scheduled(func, arg):
     _tokens.pop()
     try:
         func(arg)
-    except Exception as exc:  # noqa: BLE001 - printed, like mp_call_function_1_protected
+    except Exception as exc:  # printed, like mp_call_function_1_protected
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next, file=sys.stderr)
