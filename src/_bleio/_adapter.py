@@ -175,7 +175,8 @@ class Adapter:
         return self._advertising
 
     def start_advertising(
-        self, data, *, scan_response=None, connectable=True, anonymous=False, timeout=0, interval=0.1, tx_power=0, directed_to=None
+        self, data, *, scan_response=None, connectable=True, anonymous=False, timeout=0, interval=0.1, tx_power=0,
+        directed_to=None,
     ):
         """Advertise `data` until stop_advertising(), a connection (if connectable) or `timeout` seconds."""
         data = check_buffer(data, "data")
@@ -232,7 +233,8 @@ class Adapter:
     # ---- scanning -----------------------------------------------------------------
 
     def start_scan(
-        self, prefixes=b"", *, buffer_size=512, extended=False, timeout=None, interval=0.1, window=0.1, minimum_rssi=-80, active=True
+        self, prefixes=b"", *, buffer_size=512, extended=False, timeout=None, interval=0.1, window=0.1, minimum_rssi=-80,
+        active=True,
     ):
         """Start scanning; returns a ScanResults iterator of ScanEntry objects."""
         prefixes = check_prefixes(prefixes)

@@ -186,21 +186,26 @@ class Connection:
         else:
             for u in wanted:
                 bt_uuid = u._to_bluetooth()
-                for item in self._run("services", None, lambda: ble.gattc_discover_services(self._handle, bt_uuid)).results:
+                proc = self._run("services", None, lambda bt_uuid=bt_uuid: ble.gattc_discover_services(self._handle, bt_uuid))
+                for item in proc.results:
                     if item not in found:
                         found.append(item)
         services = []
         for start, end, uuid in found:
             service = Service._remote(self, uuid, start, end)
             chars = self._run(
-                "characteristics", None, lambda: ble.gattc_discover_characteristics(self._handle, start, end)
+                "characteristics", None, lambda start=start, end=end: ble.gattc_discover_characteristics(self._handle, start, end)
             ).results
             for char_end, value_handle, props, cuuid in chars:
                 char_end = min(char_end, end)
                 char = Characteristic._remote(service, cuuid, value_handle, props)
                 if value_handle < char_end:
                     descs = self._run(
-                        "descriptors", None, lambda: ble.gattc_discover_descriptors(self._handle, value_handle, char_end)
+                        "descriptors",
+                        None,
+                        lambda value_handle=value_handle, char_end=char_end: ble.gattc_discover_descriptors(
+                            self._handle, value_handle, char_end
+                        ),
                     ).results
                     for dhandle, duuid in descs:
                         if duuid is None or (duuid.size == 16 and duuid.uuid16 in _NOT_DESCRIPTORS):

@@ -222,7 +222,13 @@ def _irq(event, data):
     op = conn._op
     if op is None:
         return
-    if event in (_IRQ_GATTC_SERVICE_DONE, _IRQ_GATTC_CHARACTERISTIC_DONE, _IRQ_GATTC_DESCRIPTOR_DONE, _IRQ_GATTC_READ_DONE, _IRQ_GATTC_WRITE_DONE):
+    if event in (
+        _IRQ_GATTC_SERVICE_DONE,
+        _IRQ_GATTC_CHARACTERISTIC_DONE,
+        _IRQ_GATTC_DESCRIPTOR_DONE,
+        _IRQ_GATTC_READ_DONE,
+        _IRQ_GATTC_WRITE_DONE,
+    ):
         op[1] = data[-1]  # the status is the last field of every *_DONE
         wake(conn)
     elif event == _IRQ_GATTC_READ_RESULT:

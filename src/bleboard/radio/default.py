@@ -195,7 +195,7 @@ def _spawn_lock(lock_path: str, deadline: float):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise HCITransportError(f"timed out waiting for another board to start the radio ({lock_path})")
+                    raise HCITransportError(f"timed out waiting for another board to start the radio ({lock_path})") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
         yield

@@ -94,7 +94,9 @@ def pdu_payload_octets(pdu) -> int:
 
 
 EventRecord = collections.namedtuple("EventRecord", "counter time interval central_sent peripheral_sent")
-EventRecord.__doc__ = """One connection event that moved PDUs: its counter, computed loop time, interval in force, PDUs per side."""
+EventRecord.__doc__ = """One connection event that moved PDUs.
+
+Its counter, computed loop time, interval in force, and PDUs per side."""
 
 
 class ConnectionTiming:

@@ -9,15 +9,21 @@ HELP = "Copy the 'bleboard freeze' bundle onto a board's filesystem with mpremot
 
 def configure(parser):
     parser.add_argument("--port", required=True, help="the board's serial port (e.g. /dev/ttyACM0, or a 'bleboard board' pty)")
-    parser.add_argument("--bundle", default="build/bundle", help="bundle directory from 'bleboard freeze' (default: build/bundle)")
+    parser.add_argument(
+        "--bundle", default="build/bundle", help="bundle directory from 'bleboard freeze' (default: build/bundle)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be copied or removed")
 
 
+def _log(msg):
+    """Progress goes to stderr; stdout carries only the summary."""
+    print(msg, file=sys.stderr)
+
+
 def main(args):
-    log = lambda msg: print(msg, file=sys.stderr)
     try:
         freeze.load_index(args.bundle)
-        written, removed, unchanged = deploy.run(args.port, args.bundle, dry_run=args.dry_run, log=log)
+        written, removed, unchanged = deploy.run(args.port, args.bundle, dry_run=args.dry_run, log=_log)
     except (deploy.DeployError, freeze.FreezeError) as e:
         print(f"bleboard deploy: {e}", file=sys.stderr)
         return 1

@@ -169,7 +169,8 @@ def _run(argv, log, cwd=None, env=None):
         log.flush()
         with open(log.name, "rb") as f:
             tail = f.read()[-3000:].decode("utf-8", "replace")
-        raise FirmwareBuildError("%s failed (status %d); log %s ends:\n%s" % (" ".join(argv[:3]), proc.returncode, log.name, tail))
+        command = " ".join(argv[:3])
+        raise FirmwareBuildError("%s failed (status %d); log %s ends:\n%s" % (command, proc.returncode, log.name, tail))
 
 
 def _unpack(tarball, root):

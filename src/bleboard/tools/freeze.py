@@ -152,7 +152,7 @@ def build(out, manifest_path=None, arch=None, opt=0, version=None, missing_ok=Tr
             for f in futures:
                 f.result()
         files = {}
-        for src, target, dest, rel, _ in jobs:
+        for _src, target, dest, rel, _ in jobs:
             files[rel] = {"size": os.path.getsize(dest), "sha256": sha256_file(dest), "source": target}
         first = mpy_header(jobs[0][2]) if jobs else None
         index = {
