@@ -157,7 +157,7 @@ async def aioble_receive_bench(aioble, queue_depth):
     for size in SIZES:
         payload = bytes(size)
 
-        def send():
+        def send(payload=payload):
             for _ in range(N_NOTIFY):
                 periph.ble.gatts_notify(periph.conn, h, payload)
 

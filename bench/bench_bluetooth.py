@@ -200,7 +200,7 @@ def floor_bench():
         want = done[0] + 1
         rl.call_soon(lambda i=i: asyncio.ensure_future(one(i)))
         with changed:
-            changed.wait_for(lambda: done[0] >= want, 10)
+            changed.wait_for(lambda want=want: done[0] >= want, 10)
     result = (time.perf_counter() - t0) / N_WRITES * 1000
     rl.run(conn.disconnect())
     return result

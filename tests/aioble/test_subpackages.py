@@ -26,8 +26,14 @@ EXPORTS = {  # what each role adds to the aioble namespace
 # Something each role can do without a radio, to show its module works.
 EXERCISE = {
     "central": "r = aioble.ScanResult(aioble.Device(0, b'123456')); r._update(0, -1, b'\\x03\\x09ab'); assert r.name() == 'ab'",
-    "peripheral": "from aioble.peripheral import _payloads; assert _payloads(None, None, 0, 0, 'x', None, 0, None)[0] == b'\\x02\\x01\\x06\\x02\\x09x'",
-    "server": "s = aioble.Service(UUID(1)); c = aioble.Characteristic(s, UUID(2), read=True); assert s._definition() == (UUID(1), ((UUID(2), 2, ()),))",
+    "peripheral": (
+        "from aioble.peripheral import _payloads; "
+        "assert _payloads(None, None, 0, 0, 'x', None, 0, None)[0] == b'\\x02\\x01\\x06\\x02\\x09x'"
+    ),
+    "server": (
+        "s = aioble.Service(UUID(1)); c = aioble.Characteristic(s, UUID(2), read=True); "
+        "assert s._definition() == (UUID(1), ((UUID(2), 2, ()),))"
+    ),
     "client": "assert aioble.ClientCharacteristic.queue_depth == 1",
     "l2cap": "assert aioble.L2CAPChannel.__name__ == 'L2CAPChannel'",
     "security": "assert aioble.security._irq(30, (2, b'k', b'v')) is True",

@@ -81,7 +81,7 @@ def test_scan_results_filtering_and_order():
 
 def test_scan_results_buffer_size_drops_excess():
     r = results(buffer_size=2 * (len(DATA) + 8))  # each entry costs its data + 8 bytes
-    for i in range(5):
+    for _ in range(5):
         r._add(0, ADDR, 3, -10, DATA)
     r._finish()
     assert len(list(r)) == 2 and r.dropped == 3

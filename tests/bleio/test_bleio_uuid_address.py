@@ -96,7 +96,8 @@ def test_address():
     assert a != Address(raw, Address.PUBLIC)
     assert a != raw
     assert len({a, Address(raw, 1), Address(raw, 0)}) == 2
-    assert (Address.PUBLIC, Address.RANDOM_STATIC, Address.RANDOM_PRIVATE_RESOLVABLE, Address.RANDOM_PRIVATE_NON_RESOLVABLE) == (0, 1, 2, 3)
+    kinds = (Address.PUBLIC, Address.RANDOM_STATIC, Address.RANDOM_PRIVATE_RESOLVABLE, Address.RANDOM_PRIVATE_NON_RESOLVABLE)
+    assert kinds == (0, 1, 2, 3)
 
 
 @pytest.mark.parametrize("raw,kind,err", [(bytes(5), 0, ValueError), (bytes(7), 0, ValueError), (bytes(6), 4, ValueError),

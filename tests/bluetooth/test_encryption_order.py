@@ -87,7 +87,7 @@ def test_bond_is_stored_even_if_the_central_leaves_at_once():
         wait_until(lambda: c.of(IRQ_PERIPHERAL_CONNECT))
         c.ble.gap_pair(c.of(IRQ_PERIPHERAL_CONNECT)[0][0])
         for board in (p, c):
-            wait_until(lambda: [d for d in board.of(IRQ_SET_SECRET) if d[0] == SEC_PEER])
+            wait_until(lambda board=board: [d for d in board.of(IRQ_SET_SECRET) if d[0] == SEC_PEER])
             assert board.of(IRQ_ENCRYPTION_UPDATE)[0][1:] == (1, 0, 1, 16)
     finally:
         for board in (p, c):

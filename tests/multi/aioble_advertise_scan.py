@@ -20,7 +20,7 @@ async def find(active, want=None, duration_ms=TIMEOUT_MS):
 
 
 async def scan_until_stopped():
-    async for r in aioble.scan(0):
+    async for _ in aioble.scan(0):
         pass
     return "scan ended by connect"
 
@@ -86,7 +86,7 @@ async def central():
     # An indefinite scan ends when cancelled.
     async with aioble.scan(0) as scanner:
         asyncio.create_task(cancel_later(scanner))
-        async for r in scanner:
+        async for _ in scanner:
             pass
     print("cancelled scan ended")
 

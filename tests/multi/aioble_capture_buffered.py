@@ -27,7 +27,7 @@ async def peripheral():
     # Wait for the control write, which the client sends after its bursts.
     await ctrl.written(TIMEOUT_MS)
     print("ctrl", ctrl.read())
-    for i in range(10):
+    for _ in range(10):
         who, data = await cap.written(TIMEOUT_MS)
         print("captured", who is conn, data)
     try:

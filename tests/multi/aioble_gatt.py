@@ -1,7 +1,6 @@
 # aioble: one connection, the whole GATT round: scan by name and service, connect,
 # exchange MTU, discover, read, write (with and without response), written(),
 # notify and indicate (with confirmation), descriptors, GattError, disconnect.
-import sys
 import asyncio
 import bluetooth
 import aioble
@@ -33,7 +32,7 @@ async def peripheral():
     print("desc written", desc.read())
     await char.indicate(conn, b"ind1", timeout_ms=TIMEOUT_MS)
     print("indicate confirmed")
-    for i in range(3):
+    for _ in range(3):
         who, data = await capture.written(TIMEOUT_MS)
         print("captured", who is conn, data)
     print("mtu", await conn.mtu_exchanged(TIMEOUT_MS))

@@ -2,7 +2,6 @@
 # (chunked to the MTUs, paced by credits), the answer comes back on the same channel;
 # connecting to a PSM nobody listens on raises L2CAPConnectionError; a peer closing
 # the channel ends recvinto() with L2CAPDisconnectedError.
-import sys
 import asyncio
 import bluetooth
 import aioble

@@ -50,7 +50,7 @@ async def peripheral():
 
 async def scan_all():
     n = 0
-    async for r in aioble.scan(0):
+    async for _ in aioble.scan(0):
         n += 1
     return "scan ended"
 

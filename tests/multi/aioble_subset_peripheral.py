@@ -15,7 +15,7 @@ def subset_aioble():
         from bleboard.tools import manifest
     except ImportError:
         print("SKIP")
-        raise SystemExit
+        raise SystemExit from None
     where = tempfile.mkdtemp()
     import atexit
 

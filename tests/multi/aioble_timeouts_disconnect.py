@@ -80,7 +80,7 @@ async def central():
 
     conn = await aioble.Device(*PERIPHERAL).connect(timeout_ms=TIMEOUT_MS)
     try:
-        for i in range(100):  # the peripheral hangs up at once: some discovery fails
+        for _ in range(100):  # the peripheral hangs up at once: some discovery fails
             await conn.service(SVC)
     except aioble.DeviceDisconnectedError:
         print("3 discovery ended by disconnect")

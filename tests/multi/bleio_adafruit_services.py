@@ -20,7 +20,7 @@ try:
     from adafruit_ble_heart_rate import HeartRateService
 except ImportError:
     print("SKIP")
-    raise SystemExit
+    raise SystemExit from None
 
 
 class HeartRateSensor(Service):
@@ -67,7 +67,8 @@ def instance0():
     gadget = Gadget()
     battery = BatteryService()
     battery.level = 87
-    info = DeviceInfoService(manufacturer="bleboard", model_number="virtual-1", software_revision="1.0", serial_number="0001")
+    _device_info = DeviceInfoService(  # kept alive until the test ends
+        manufacturer="bleboard", model_number="virtual-1", software_revision="1.0", serial_number="0001")
     adv = ProvideServicesAdvertisement(hr)
     ble.start_advertising(adv)
     multitest.next()

@@ -10,7 +10,7 @@ try:
     from adafruit_ble.services.nordic import UARTService
 except ImportError:
     print("SKIP")
-    raise SystemExit
+    raise SystemExit from None
 
 
 def read_line(uart, timeout=10):

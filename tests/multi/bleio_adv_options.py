@@ -47,7 +47,6 @@ def instance0():
 def instance1():
     a = _bleio.adapter
     multitest.next()
-    me = _bleio.Address(ADDR, 1)
     prefix = b"\xff" + bytes(range(40))  # a prefix is type byte + data, without the length byte
     prefix = bytes((len(prefix),)) + prefix
     print("legacy scan sees long data", len(scan_for(a, prefix, timeout=2)))
@@ -70,7 +69,7 @@ def instance1():
     except _bleio.BluetoothError as exc:
         print("BluetoothError", exc)
     a.stop_scan()
-    rest = list(results)  # buffered entries, then the end
+    list(results)  # buffered entries, then the end
     print("stop_scan ends it", first.address.address_bytes == ADDR)
     multitest.broadcast("round 3")
     (e,) = scan_for(a, TAG_PREFIX)

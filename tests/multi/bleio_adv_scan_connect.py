@@ -80,7 +80,7 @@ def instance1():
     print("disconnected", conn.connected, a.connected)
     try:
         conn.max_packet_length
-    except _bleio.ConnectionError as e:
+    except _bleio.ConnectionError:
         print("ConnectionError")
     time.sleep(0.5)
     conn = a.connect(periph, timeout=5)

@@ -61,7 +61,7 @@ def instance0():
     buf = bytearray(20)
     got = []
     wait_until(lambda: len(pbuf._packets) >= 2, 5)
-    for i in range(2):
+    for _ in range(2):
         n = pbuf.readinto(buf)
         got.append(bytes(buf[:n]))
     print("server packets", got, "outgoing", pbuf.outgoing_packet_length)

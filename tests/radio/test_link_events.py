@@ -210,7 +210,7 @@ async def test_phy_update_to_2m_applies_to_both_directions():
     at_central = asyncio.ensure_future(wait_event(central.host, "connection_phy_update"))
     at_peripheral = asyncio.ensure_future(wait_event(peripheral.host, "connection_phy_update"))
     await c_conn.set_phy(tx_phys=[hci.Phy.LE_2M], rx_phys=[hci.Phy.LE_2M])
-    for handle, phy in (await at_central, await at_peripheral):
+    for _handle, phy in (await at_central, await at_peripheral):
         assert (phy.tx_phy, phy.rx_phy) == (hci.Phy.LE_2M, hci.Phy.LE_2M)
     assert c_air.channel.phy == [timing.LE_2M, timing.LE_2M]
     read = await c_conn.get_phy()

@@ -1,6 +1,5 @@
 """Controllers of the shared radio behind ptys: H4 hosts on a serial port join the air of `bleboard run`."""
 
-import asyncio
 import os
 import shutil
 import signal

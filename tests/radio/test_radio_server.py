@@ -125,7 +125,7 @@ def test_client_killed_with_sigkill_then_the_next_one(shared_server):
     @run
     async def scenario():
         central = await host(transport=await open_hci("unix:" + shared_server.path))
-        for round in range(2):
+        for _ in range(2):
             peripheral = start_client("unix:" + shared_server.path, "advertise")
             try:
                 _, random = await asyncio.to_thread(client_ready, peripheral)

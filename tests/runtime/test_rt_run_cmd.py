@@ -194,7 +194,9 @@ def test_radio_options_reach_the_port_environment():
     assert r.stdout.splitlines() == ["usb:0", "None", "2.5"]
 
 
-@pytest.mark.parametrize("value, ok", [("board", True), ("fast", True), ("7.5", True), ("0", True), ("slow", False), ("-1", False)])
+@pytest.mark.parametrize(
+    "value, ok", [("board", True), ("fast", True), ("7.5", True), ("0", True), ("slow", False), ("-1", False)]
+)
 def test_latency_argument_checked(value, ok):
     r = run_board("--latency", value, "-c", "pass")
     if ok:

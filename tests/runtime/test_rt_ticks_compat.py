@@ -35,7 +35,9 @@ def test_ticks_diff(a, b, diff):
     assert ticks.ticks_diff(a, b) == diff
 
 
-@pytest.mark.parametrize("start, delta, result", [(MAX, 1, 0), (0, -1, MAX), (10, HALF - 1, HALF + 9), (5, -(HALF - 1), HALF + 6)])
+@pytest.mark.parametrize(
+    "start, delta, result", [(MAX, 1, 0), (0, -1, MAX), (10, HALF - 1, HALF + 9), (5, -(HALF - 1), HALF + 6)]
+)
 def test_ticks_add_wraps(start, delta, result):
     assert ticks.ticks_add(start, delta) == result
 

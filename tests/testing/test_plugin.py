@@ -28,7 +28,7 @@ def project(pytester, data):
 
 def test_collects_only_multitests(project):
     result = project.runpytest(*QUIET, "--collect-only", "-q", "--multitest-firmware", "none")
-    assert sorted(l for l in result.outlines if "::" in l) == [
+    assert sorted(line for line in result.outlines if "::" in line) == [
         "data/protocol.py::multitest",
         "data/set_next.py::multitest",
         "data/skip.py::multitest",
@@ -39,7 +39,7 @@ def test_collects_only_multitests(project):
 def test_firmware_matrix_items(project):
     # By default each multitest also runs paired with MicroPython firmware, both ways round.
     result = project.runpytest(*QUIET, "--collect-only", "-q")
-    items = sorted(l for l in result.outlines if l.startswith("data/skip.py::"))
+    items = sorted(line for line in result.outlines if line.startswith("data/skip.py::"))
     assert items == [
         "data/skip.py::multitest",
         "data/skip.py::multitest[micropython-btstack|micropython]",
@@ -47,16 +47,16 @@ def test_firmware_matrix_items(project):
         "data/skip.py::multitest[virtual|micropython]",
     ]
     result = project.runpytest(*QUIET, "--collect-only", "-q", "--multitest-firmware", "nimble")
-    assert not [l for l in result.outlines if "btstack" in l]
+    assert not [line for line in result.outlines if "btstack" in line]
     # Chosen instances replace the matrix.
     result = project.runpytest(*QUIET, "--collect-only", "-q", "--multitest-instance", "cpython")
-    assert not [l for l in result.outlines if "micropython" in l]
+    assert not [line for line in result.outlines if "micropython" in line]
 
 
 def test_marker_selects_multitests(project):
     project.makepyfile(test_plain="def test_plain():\n    pass\n")
     result = project.runpytest(*QUIET, "--collect-only", "-q", "-m", "not multitest")
-    assert [l for l in result.outlines if "::" in l] == ["test_plain.py::test_plain"]
+    assert [line for line in result.outlines if "::" in line] == ["test_plain.py::test_plain"]
 
 
 def test_outcomes_and_failure_diff(project):
@@ -85,5 +85,5 @@ def test_multitest_files_are_never_imported_by_pytest(pytester, data):
         pytester.path.joinpath(name + ".exp").write_text((data / "set_next.py.exp").read_text())
     result = pytester.runpytest(*QUIET, "--collect-only", "-q", "--multitest-firmware", "none", "test_named.py",
                                 "explicit.py")
-    assert sorted(l for l in result.outlines if "::" in l) == ["explicit.py::multitest", "test_named.py::multitest"]
+    assert sorted(line for line in result.outlines if "::" in line) == ["explicit.py::multitest", "test_named.py::multitest"]
     assert not pytester.path.joinpath("imported-by-pytest").exists()

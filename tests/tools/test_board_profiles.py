@@ -154,7 +154,7 @@ def test_default_interval_follows_the_stack(radio):
         c.ble.active(True)
         (p,) = _peripherals(radio, 1)
         c.ble.gap_connect(*p.ble.config("mac"))
-        wait_until(lambda: p.of(IRQ_CENTRAL_CONNECT))
+        wait_until(lambda p=p: p.of(IRQ_CENTRAL_CONNECT))
         got[board] = p.ble.gap_connection_info(p.of(IRQ_CENTRAL_CONNECT)[0][0])["interval_us"]
         c.ble.active(False)
         p.ble.active(False)
@@ -168,7 +168,7 @@ def test_nimble_with_four_connections_refuses_with_enomem(radio):
     peers = _peripherals(radio, 5)
     for n, p in enumerate(peers[:4], 1):
         c.ble.gap_connect(*p.ble.config("mac"))
-        wait_until(lambda: len(c.of(IRQ_PERIPHERAL_CONNECT)) == n)
+        wait_until(lambda n=n: len(c.of(IRQ_PERIPHERAL_CONNECT)) == n)
     with pytest.raises(OSError) as e:
         c.ble.gap_connect(*peers[4].ble.config("mac"))
     assert e.value.errno == errno.ENOMEM

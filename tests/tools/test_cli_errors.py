@@ -59,7 +59,9 @@ def test_snoop_into_a_missing_directory():
 def test_snoop_naming_a_directory(tmp_path):
     r = bleboard("run", "-c", ACTIVATE, env=clean_env(BLEBOARD_SNOOP=str(tmp_path)))
     assert r.returncode == 2
-    assert one_line(r, "run") == f"bleboard run: BLEBOARD_SNOOP {tmp_path}: is a directory; give a file name for the btsnoop capture"
+    assert one_line(r, "run") == (
+        f"bleboard run: BLEBOARD_SNOOP {tmp_path}: is a directory; give a file name for the btsnoop capture"
+    )
 
 
 def test_controller_not_plugged_in_is_a_failure():

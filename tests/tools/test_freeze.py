@@ -53,7 +53,9 @@ def test_manifest_language(project):
 def test_bundle_headers_per_arch(project, tmp_path):
     out = tmp_path / "bundle"
     index = freeze.build(str(out), str(project / "frozen" / "manifest.py"), arch="armv7emsp", opt=1, log=lambda m: None)
-    assert sorted(index["files"]) == ["lib/blepkg/__init__.mpy", "lib/blepkg/core.mpy", "lib/blepkg/sub/extra.mpy", "lib/single.mpy"]
+    assert sorted(index["files"]) == [
+        "lib/blepkg/__init__.mpy", "lib/blepkg/core.mpy", "lib/blepkg/sub/extra.mpy", "lib/single.mpy"
+    ]
     native = freeze.mpy_header(str(out / "lib" / "blepkg" / "core.mpy"))
     assert (native["magic"], native["version"], native["arch"]) == ("M", 6, "armv7emsp")
     plain = freeze.mpy_header(str(out / "lib" / "single.mpy"))
@@ -91,8 +93,8 @@ def test_compile_error_keeps_old_bundle(project, tmp_path):
 def test_cli_with_board_and_real_manifest(tmp_path):
     """The repository's own frozen/manifest.py, whatever libraries exist so far."""
     out = tmp_path / "b"
-    r = subprocess.run([sys.executable, "-m", "bleboard", "freeze", "--out", str(out), "--board", "raspberry_pi_pico_w", "-O", "2"],
-                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    argv = [sys.executable, "-m", "bleboard", "freeze", "--out", str(out), "--board", "raspberry_pi_pico_w", "-O", "2"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.returncode == 0, r.stderr
     index = json.loads((out / freeze.INDEX).read_text())
     assert index["arch"] == "armv6m" and index["opt"] == 2

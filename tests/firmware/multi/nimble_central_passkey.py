@@ -47,7 +47,7 @@ def instance0():
     multitest.globals(BDADDR=ble.config("mac"))
     ble.gap_advertise(20000, b"\x02\x01\x06")
     multitest.next()
-    conn = wait_for(_IRQ_CENTRAL_CONNECT, 5000)[0]
+    wait_for(_IRQ_CENTRAL_CONNECT, 5000)
     print("connected")
     wait_for(_IRQ_CENTRAL_DISCONNECT, 10000)
     print("disconnected")

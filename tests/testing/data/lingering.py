@@ -1,5 +1,4 @@
 # Instance 1 exits but leaves a process holding its stdout: the instance still counts as finished.
-import os
 import subprocess
 import sys
 

@@ -1,5 +1,4 @@
 # Instance 0 cannot run the test here; instance 1 must never start.
-import sys
 
 
 def instance0():
