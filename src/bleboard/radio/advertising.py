@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from typing import TYPE_CHECKING
 
 from bumble import controller as bumble_controller
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 MIN_INTERVAL_S = 0.020
 # High duty cycle directed advertising lasts at most 1.28 s (Vol 6, Part B, 4.4.2.4.3).
 HIGH_DUTY_DIRECTED_TIMEOUT_S = 1.28
+# advDelay: 0-10 ms added to each advertising interval (Vol 6, Part B, 4.4.2.2.1), so that
+# advertisers and scan windows with commensurate periods do not miss each other for ever.
+ADV_DELAY_MAX_S = 0.010
 
 _Props = hci.HCI_LE_Set_Extended_Advertising_Parameters_Command.AdvertisingProperties
 _LegacyType = hci.HCI_LE_Set_Advertising_Parameters_Command.AdvertisingType
@@ -83,8 +87,18 @@ class Advertiser:
             return
         self.events += 1
         self.controller.link.broadcast(self.controller, self.pdu())
-        self.timer_handle = asyncio.get_running_loop().call_later(self.interval_s(), self._advertising_event)
+        self.timer_handle = asyncio.get_running_loop().call_later(
+            self.interval_s() + self.adv_delay_s(), self._advertising_event
+        )
         self.after_event()
+
+    def adv_delay_s(self) -> float:
+        """This event's advDelay: pseudo-random, but the same sequence for the same advertiser on every run."""
+        rng = getattr(self, "_adv_delay_rng", None)
+        if rng is None:
+            seed = bytes(self.controller.public_address.address_bytes) + bytes([getattr(self, "handle", 0xFF)])
+            rng = self._adv_delay_rng = random.Random(seed)
+        return rng.uniform(0.0, ADV_DELAY_MAX_S)
 
     def after_event(self) -> None:
         """Hook run after each advertising event (extended sets count them)."""

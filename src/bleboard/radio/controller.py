@@ -239,7 +239,10 @@ class VirtualController(
             or command.own_address_type > 3
         ):
             return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
-        self.scanner.set_parameters(active=command.le_scan_type == 1, own_address_type=command.own_address_type)
+        self.scanner.set_parameters(
+            active=command.le_scan_type == 1, own_address_type=command.own_address_type,
+            interval=command.le_scan_interval, window=command.le_scan_window,
+        )
         return super().on_hci_le_set_scan_parameters_command(command)
 
     def on_hci_le_set_extended_scan_parameters_command(self, command):
@@ -250,7 +253,10 @@ class VirtualController(
         for interval, window in zip(command.scan_intervals, command.scan_windows):
             if not 4 <= window <= interval:
                 return _status(E.INVALID_COMMAND_PARAMETERS_ERROR)
-        self.scanner.set_parameters(active=command.scan_types[0] == 1, own_address_type=command.own_address_type)
+        self.scanner.set_parameters(
+            active=command.scan_types[0] == 1, own_address_type=command.own_address_type,
+            interval=command.scan_intervals[0], window=command.scan_windows[0],
+        )
         return super().on_hci_le_set_extended_scan_parameters_command(command)
 
     def _enable_scan(self, enable: bool, extended: bool, filter_duplicates: int):

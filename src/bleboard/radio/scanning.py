@@ -13,6 +13,7 @@ bytes with a "more to come" status, as the HCI event size demands.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from bumble import hci
@@ -28,6 +29,10 @@ _ExtType = _Ext.EventType
 
 # 255-byte event parameters - subevent code - report count - fixed report fields.
 MAX_EXTENDED_REPORT_DATA = 255 - 1 - 1 - 24
+
+# Scan interval and window after reset: 10 ms each, so continuous (Vol 4, Part E, 7.8.10).
+DEFAULT_SCAN_UNITS = 0x0010
+SCAN_UNIT_S = 0.000625
 
 # Extended report event types of legacy PDUs (Vol 4, Part E, 7.7.65.13).
 _LEGACY_EXTENDED_EVENT_TYPES = {
@@ -53,15 +58,20 @@ class Scanner:
         self.active = False
         self.own_address_type = hci.OwnAddressType.PUBLIC
         self.filter_duplicates = False
+        self.interval = self.window = DEFAULT_SCAN_UNITS  # 0.625 ms units
+        self._started = 0.0
         self._seen: set = set()
 
-    def set_parameters(self, active: bool, own_address_type: int) -> None:
+    def set_parameters(self, active: bool, own_address_type: int, interval: int = DEFAULT_SCAN_UNITS,
+                       window: int = DEFAULT_SCAN_UNITS) -> None:
         self.active = active
         self.own_address_type = own_address_type
+        self.interval, self.window = interval, window
 
     def enable(self, enabled: bool, extended: bool, filter_duplicates: bool) -> None:
         if enabled and not self.enabled:
             self._seen = set()  # duplicate filtering restarts with each scan
+            self._started = asyncio.get_running_loop().time()  # the first scan window opens now
         self.enabled = enabled
         self.extended = extended
         self.filter_duplicates = filter_duplicates
@@ -70,8 +80,15 @@ class Scanner:
     def address(self) -> hci.Address:
         return own_address(self.controller, self.own_address_type, None)
 
+    def listening(self) -> bool:
+        """True inside a scan window: a scanner listens `window` out of every `interval`."""
+        if self.window >= self.interval:
+            return True
+        elapsed = asyncio.get_running_loop().time() - self._started
+        return elapsed % (self.interval * SCAN_UNIT_S) < self.window * SCAN_UNIT_S
+
     def on_advertising_pdu(self, pdu: pdus.AdvertisingPdu) -> None:
-        if not self.enabled:
+        if not self.enabled or not self.listening():
             return
         if not self.extended and not pdu.legacy:
             return  # legacy scanning listens for legacy PDUs only
