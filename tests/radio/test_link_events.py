@@ -264,3 +264,22 @@ async def test_coded_phy_and_its_time_limits_on_the_data_length():
     await wait_event(central.host, "connection_phy_update")
     assert channel.phy == [timing.LE_2M, timing.LE_2M]
     assert channel.max_tx_octets[0] == 251  # 2120 us holds 251 octets on 2M
+
+
+@run
+async def test_colliding_updates_end_for_both_hosts():
+    central, peripheral, c_conn, p_conn, c_air, _ = await board_pair(30.0)
+    # The peripheral asks first, the central starts its own update before that request
+    # reaches it: the central's wins, the peripheral's ends with an error, nobody hangs.
+    asked = asyncio.ensure_future(p_conn.update_parameters(45.0, 45.0, 0, 2000.0))
+    await asyncio.sleep(0)
+    own = asyncio.ensure_future(c_conn.update_parameters(20.0, 20.0, 0, 1000.0))
+    await own
+    with pytest.raises(hci.HCI_Error) as error:
+        await asked
+    assert error.value.error_code in (
+        E.LMP_ERROR_TRANSACTION_COLLISION_OR_LL_PROCEDURE_COLLISION_ERROR,  # rejected by the central
+        E.COMMAND_DISALLOWED_ERROR,  # or refused at once: the central's update was already under way
+    )
+    assert c_air.channel.parameters.interval == 16
+    assert c_conn.parameters.connection_interval == p_conn.parameters.connection_interval == 20.0

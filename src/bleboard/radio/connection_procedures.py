@@ -38,6 +38,7 @@ from bleboard.radio.link import ConnectionTiming
 E = hci.HCI_ErrorCode
 _Op = ll.ControlPdu.Opcode
 
+_PROCEDURE_COLLISION = E.LMP_ERROR_TRANSACTION_COLLISION_OR_LL_PROCEDURE_COLLISION_ERROR  # 0x23
 _ALL_PHYS = 0b111  # 1M, 2M, Coded as PHY bits
 _PHY_BIT_TO_PHY = ((0b010, timing.LE_2M), (0b001, timing.LE_1M), (0b100, timing.LE_CODED))
 
@@ -352,6 +353,17 @@ class ConnectionProcedures:
                     connection, packet.interval_min, packet.interval_max, packet.latency, packet.timeout,
                     packet.max_ce_length,
                 )
+            else:  # an update of its own is under way: the central refuses (Vol 6, Part B, 5.3)
+                connection.send_ll_control_pdu(ll.RejectExtInd(
+                    reject_opcode=_Op.LL_CONNECTION_PARAM_REQ, error_code=_PROCEDURE_COLLISION
+                ))
+        elif isinstance(packet, ll.RejectExtInd) and packet.reject_opcode == _Op.LL_CONNECTION_PARAM_REQ:
+            state.update_pending = state.update_requested = False
+            self.send_hci_packet(hci.HCI_LE_Connection_Update_Complete_Event(
+                status=packet.error_code, connection_handle=connection.handle,
+                connection_interval=connection.interval, peripheral_latency=connection.latency,
+                supervision_timeout=connection.timeout,
+            ))
         elif isinstance(packet, ConnectionUpdateAt):
             pass  # the switch itself happens at the instant, registered on the shared channel
         elif isinstance(packet, LengthRsp):
