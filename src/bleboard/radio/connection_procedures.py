@@ -223,7 +223,7 @@ class ConnectionProcedures:
         )
 
     def _data_length_values(self, connection) -> tuple[int, int, int, int]:
-        """(max_tx_octets, max_tx_time, max_rx_octets, max_rx_time) in effect, as the Data Length Change event has them."""
+        """(max_tx_octets, max_tx_time, max_rx_octets, max_rx_time) in effect, as LE Data Length Change has them."""
         state = connection.link_state
         remote_rx_octets, remote_rx_time, remote_tx_octets, remote_tx_time = state.remote
         return (
