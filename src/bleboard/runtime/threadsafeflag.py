@@ -10,6 +10,8 @@ before looking at the flag, so a `set()` racing with it is never lost.
 
 from bleboard.runtime import scheduler as _sched
 
+_DEBUG = _sched.DEBUG  # BLEBOARD_DEBUG: trace set/wake/wait (see scheduler.trace)
+
 class ThreadSafeFlag:
     """A flag that one task awaits; `wait()` returns once it is set and clears it."""
 
@@ -21,7 +23,7 @@ class ThreadSafeFlag:
         """Set the flag and wake the waiting task, if any (any thread, signal or irq)."""
         self._flag = True
         waiter = self._waiter
-        if _sched.DEBUG:
+        if _DEBUG:
             _sched.trace("flag set", "%x" % id(self), "waiter" if waiter else "no waiter")
         if waiter is not None:
             loop, future = waiter
@@ -39,7 +41,7 @@ class ThreadSafeFlag:
 
     def _wake(self, future):
         # Runs on the waiter's loop; a clear() since set() cancels the wake-up.
-        if _sched.DEBUG:
+        if _DEBUG:
             _sched.trace("flag wake", "%x" % id(self), self._flag, future.done())
         if self._flag and not future.done():
             future.set_result(None)
@@ -56,12 +58,12 @@ class ThreadSafeFlag:
             self._waiter = (loop, future)
             try:
                 if not self._flag:
-                    if _sched.DEBUG:
+                    if _DEBUG:
                         _sched.trace("flag wait", "%x" % id(self))
                     await future
             finally:
                 self._waiter = None
-        if _sched.DEBUG:
+        if _DEBUG:
             _sched.trace("flag woke", "%x" % id(self))
         self._flag = False
 
