@@ -5,13 +5,8 @@ cannot be installed together.
 """
 
 from ._ble import BLE
+from ._port import FLAG_INDICATE, FLAG_NOTIFY, FLAG_READ, FLAG_WRITE, FLAG_WRITE_NO_RESPONSE
 from ._uuid import UUID
-
-FLAG_READ = 0x0002
-FLAG_WRITE_NO_RESPONSE = 0x0004
-FLAG_WRITE = 0x0008
-FLAG_NOTIFY = 0x0010
-FLAG_INDICATE = 0x0020
 
 
 def _shutdown():

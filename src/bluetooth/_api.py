@@ -2,7 +2,8 @@
 
 import functools
 
-from ._errors import PortError, oserror
+from ._errors import oserror
+from ._port import PortError
 
 
 def _api(method):
@@ -22,3 +23,23 @@ def _api(method):
 def _positional(name, args, lo, hi):
     if not lo <= len(args) <= hi:
         raise TypeError("function %s takes %d to %d positional arguments but %d were given" % (name, lo, hi, len(args)))
+
+
+def _positional_only(count=None):
+    """MicroPython's methods that take no keywords (spec §2.1): a keyword is a TypeError,
+    and with `count` exactly that many positional arguments are taken."""
+
+    def decorate(method):
+        name = method.__name__
+
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            if kwargs:
+                raise TypeError("function doesn't take keyword arguments")
+            if count is not None:
+                _positional(name, args, count, count)
+            return method(self, *args)
+
+        return wrapper
+
+    return decorate

@@ -34,11 +34,12 @@ def to_bytes(value, name="data"):
 
 
 def opt_uuid(value):
+    """An optional UUID filter, as the port takes UUIDs: their little-endian bytes."""
     if value is None:
         return None
     if not isinstance(value, UUID):
         raise TypeError("UUID")
-    return value
+    return bytes(value)
 
 
 def addr6(value):

@@ -6,57 +6,22 @@ leave here as OSError(errno). While a method runs on the main thread, irq delive
 held back until it returns: a BLE call is atomic on a board.
 """
 
-import functools
 import threading
 
-from . import _args, _errors, _events
-from ._api import _api, _positional
+from . import _args, _events
+from ._api import _api, _positional, _positional_only
 from ._ble_l2cap import L2capMethods
 from ._ble_security import SecurityMethods
-from ._errors import EINVAL, ENODEV, ENOTCONN, PortError, oserror
+from ._errors import oserror
 from ._gattsdb import GattsDB
+from ._port import E2BIG, EINVAL, ENODEV, ENOTCONN, PortError
+from ._sink import Sink
 from ._uuid import UUID
 
 _CONFIG_KEYS = ("mac", "addr_mode", "gap_name", "mtu", "rxbuf", "bond", "mitm", "io", "le_secure")
 _EXT_CONFIG_KEYS = ("advertising", "tx_power")
 DEFAULT_GAP_NAME = b"MPY NIMBLE"
 DEFAULT_MTU = 256
-
-
-class _Sink:
-    """What the port sees of the binding (bluetooth._port.EventSink)."""
-
-    def __init__(self, ble):
-        self._ble = ble
-
-    def post(self, event, data, before=None, finish=None):
-        self._ble._events.post(event, data, before, finish)
-
-    def remote_write(self, conn_handle, value_handle, data, done=None):
-        db = self._ble._db
-
-        def apply():
-            db.remote_write(value_handle, data)
-
-        self._ble._events.post(
-            _events.IRQ_GATTS_WRITE, (conn_handle, value_handle), apply,
-            (lambda _r: done()) if done is not None else None,
-        )
-
-    def remote_read(self, conn_handle, value_handle, done):
-        db = self._ble._db
-
-        def finish(result):
-            status = _events.int_result(result)
-            done(status, b"" if status else (db.peek(value_handle) or b""))
-
-        self._ble._events.post(_events.IRQ_GATTS_READ_REQUEST, (conn_handle, value_handle), None, finish)
-
-    def stored_value(self, value_handle):
-        return self._ble._db.peek(value_handle) or b""
-
-    def length_ok(self, value_handle, size):
-        return self._ble._db.length_ok(value_handle, size)
 
 
 class BLE(SecurityMethods, L2capMethods):
@@ -76,7 +41,11 @@ class BLE(SecurityMethods, L2capMethods):
 
     @classmethod
     def new(cls, **options):
-        """Extension: an independent radio object (own controller), for tests, tools and _bleio."""
+        """Extension: an independent radio object (own controller), for tests, tools and _bleio.
+
+        `port_factory(options) -> Port` and `scheduler` replace the defaults (the Bumble port,
+        the process scheduler); every other option goes to the port.
+        """
         return cls._create(options)
 
     @classmethod
@@ -92,7 +61,7 @@ class BLE(SecurityMethods, L2capMethods):
             except OSError:
                 pass
             old._events.handler = None
-            fresh = cls._create(old._options)
+            fresh = cls._create(dict(old._options, port_factory=old._port_factory, scheduler=old._events.sched))
             fresh._port = old._port
             cls._singleton = fresh
 
@@ -100,7 +69,8 @@ class BLE(SecurityMethods, L2capMethods):
     def _create(cls, options):
         self = object.__new__(cls)
         self._options = dict(options)
-        self._events = _events.EventQueue()
+        self._port_factory = self._options.pop("port_factory", None) or _default_port_factory
+        self._events = _events.EventQueue(self._options.pop("scheduler", None) or _default_scheduler())
         self._db = GattsDB()
         self._port = None
         self._settings = {"bond": False, "mitm": False, "io": 3, "le_secure": True}
@@ -123,9 +93,7 @@ class BLE(SecurityMethods, L2capMethods):
 
     def _make_port(self):
         if self._port is None:
-            from bleboard.port.stack import BumblePort
-
-            self._port = BumblePort(self._options)
+            self._port = self._port_factory(self._options)
         return self._port
 
     # ---- lifecycle --------------------------------------------------------
@@ -144,7 +112,7 @@ class BLE(SecurityMethods, L2capMethods):
             settings["gap_name"] = self._gap_name
             settings["mtu"] = self._mtu
             settings["profile"] = self._profile
-            port.start(_Sink(self), settings)
+            port.start(Sink(self._events, self._db), settings)
             self._load_identity_key()
             return True
         if self._port is not None and self._port.is_active():
@@ -368,11 +336,11 @@ class BLE(SecurityMethods, L2capMethods):
                             raise ValueError("invalid descriptor tuple")
                         if not isinstance(d[0], UUID):
                             raise ValueError("invalid descriptor UUID")
-                        descs.append((d[0], _args.to_int(d[1], "descriptor flags")))
-                chars.append((c_uuid, _args.to_int(flags, "characteristic flags"), descs))
-            definitions.append((s_uuid, chars, bool(options.get("secondary", False))))
+                        descs.append((bytes(d[0]), _args.to_int(d[1], "descriptor flags")))
+                chars.append((bytes(c_uuid), _args.to_int(flags, "characteristic flags"), descs))
+            definitions.append((bytes(s_uuid), chars, bool(options.get("secondary", False))))
         if len(definitions) > 8:
-            raise oserror(_errors.E2BIG, "at most 8 services per call")
+            raise oserror(E2BIG, "at most 8 services per call")
         handles = port.register_services(definitions)
         self._db.reset([h for service in handles for h in service])
         return handles
@@ -472,6 +440,20 @@ class BLE(SecurityMethods, L2capMethods):
         port.exchange_mtu(_args.u16(conn_handle, "conn_handle"))
 
 
+def _default_port_factory(options):
+    """The one place that chooses the default port: Bumble over HCI, imported on first use."""
+    from bleboard.port.stack import BumblePort
+
+    return BumblePort(options)
+
+
+def _default_scheduler():
+    """The process scheduler that also runs micropython.schedule callbacks."""
+    from bleboard.runtime import scheduler
+
+    return scheduler.default()
+
+
 def _board_profile(options):
     """The stack profile of the board this radio plays (BLE.new(board=...) or BLEBOARD_BOARD)."""
     from bleboard.tools import board_profiles
@@ -513,22 +495,10 @@ def _iterate(value):
 
 
 # Positional-only methods: keywords are a TypeError, as in MicroPython (spec §2.1).
-def _positional_only(name):
-    method = getattr(BLE, name)
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        if kwargs:
-            raise TypeError("function doesn't take keyword arguments")
-        return method(self, *args)
-
-    setattr(BLE, name, wrapper)
-
-
 for _name in ("gap_disconnect", "gatts_register_services", "gatts_read", "gatts_write", "gatts_notify",
               "gatts_indicate", "gatts_set_buffer", "gattc_discover_services", "gattc_discover_characteristics",
               "gattc_discover_descriptors", "gattc_read", "gattc_write", "gattc_exchange_mtu", "irq"):
-    _positional_only(_name)
+    setattr(BLE, _name, _positional_only()(getattr(BLE, _name)))
 del _name
 
 

@@ -17,31 +17,14 @@ Choices where MicroPython leaves the behaviour open (spec §8.10 and issue 3):
   credits that only a drained receive buffer gives back; NimBLE's window is one SDU.
 """
 
-import functools
-
 from . import _args
-from ._api import _api, _positional
-from ._errors import EINVAL, oserror
+from ._api import _api, _positional, _positional_only
+from ._errors import oserror
+from ._port import EINVAL
 
 MIN_MTU = 32
 MAX_MTU = 65535
 MAX_CHANNELS = 16
-
-
-def _positional_only(name, count):
-    """MicroPython's L2CAP methods take exactly `count` positional arguments, no keywords."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            if kwargs:
-                raise TypeError("function doesn't take keyword arguments")
-            _positional(name, args, count, count)
-            return method(self, *args)
-
-        return wrapper
-
-    return decorate
 
 
 def _mtu(value):
@@ -66,32 +49,32 @@ def _writable(buf):
 
 
 class L2capMethods:
-    @_positional_only("l2cap_listen", 2)
+    @_positional_only(2)
     @_api
     def l2cap_listen(self, psm, mtu):
         port = self._active_port()
         port.l2cap.listen(_psm(psm), _mtu(mtu))
 
-    @_positional_only("l2cap_connect", 3)
+    @_positional_only(3)
     @_api
     def l2cap_connect(self, conn_handle, psm, mtu):
         port = self._active_port()
         port.l2cap.connect(_args.u16(conn_handle, "conn_handle"), _psm(psm), _mtu(mtu))
 
-    @_positional_only("l2cap_disconnect", 2)
+    @_positional_only(2)
     @_api
     def l2cap_disconnect(self, conn_handle, cid):
         port = self._active_port()
         port.l2cap.disconnect(_args.u16(conn_handle, "conn_handle"), _args.u16(cid, "cid"))
 
-    @_positional_only("l2cap_send", 3)
+    @_positional_only(3)
     @_api
     def l2cap_send(self, conn_handle, cid, buf):
         port = self._active_port()
         conn, chan = _args.u16(conn_handle, "conn_handle"), _args.u16(cid, "cid")
         return port.l2cap.send(conn, chan, _args.to_bytes(buf, "buf"))
 
-    @_positional_only("l2cap_recvinto", 3)
+    @_positional_only(3)
     @_api
     def l2cap_recvinto(self, conn_handle, cid, buf):
         port = self._active_port()

@@ -7,22 +7,25 @@ tests gate on `hasattr(bluetooth.BLE, "gap_pair")`.
 import os
 
 from . import _args
-from ._api import _api
+from ._api import _api, _positional_only
+from ._port import IRQ_GET_SECRET, IRQ_SET_SECRET
 
 SEC_IRK = 10
 
 
 class SecurityMethods:
+    @_positional_only()
     @_api
     def gap_pair(self, conn_handle):
         port = self._active_port()
-        port.security.pair(port.link(_args.u16(conn_handle, "conn_handle")))
+        port.security.pair(_args.u16(conn_handle, "conn_handle"))
 
+    @_positional_only()
     @_api
     def gap_passkey(self, conn_handle, action, passkey):
         port = self._active_port()
-        link = port.link(_args.u16(conn_handle, "conn_handle"))
-        port.security.passkey(link, _args.u8(action, "action"), _args.to_int(passkey, "passkey"))
+        port.security.passkey(_args.u16(conn_handle, "conn_handle"), _args.u8(action, "action"),
+                              _args.to_int(passkey, "passkey"))
 
     def _load_identity_key(self):
         """At start-up NimBLE asks for its identity key, and stores a new one if there is none.
@@ -30,10 +33,10 @@ class SecurityMethods:
         Runs inside active(True) on the calling thread, like the synchronous events of a
         board: the application's handler answers before active() returns.
         """
-        irk = self._events.ask(29, (SEC_IRK, 0, b"irk"))
+        irk = self._events.ask(IRQ_GET_SECRET, (SEC_IRK, 0, b"irk"))
         if irk is None:
             irk = os.urandom(16)
-            self._events.ask(30, (SEC_IRK, b"irk", irk))
+            self._events.ask(IRQ_SET_SECRET, (SEC_IRK, b"irk", irk))
         else:
             try:
                 irk = _args.to_bytes(irk, "irk")
@@ -41,20 +44,3 @@ class SecurityMethods:
                 irk = None
         if irk is not None and len(irk) == 16:
             self._port.security.set_irk(irk)
-
-
-def _positional_only(cls, *names):
-    for name in names:
-        method = getattr(cls, name)
-
-        def wrapper(self, *args, _method=method, **kwargs):
-            if kwargs:
-                raise TypeError("function doesn't take keyword arguments")
-            return _method(self, *args)
-
-        wrapper.__name__ = name
-        wrapper.__doc__ = method.__doc__
-        setattr(cls, name, wrapper)
-
-
-_positional_only(SecurityMethods, "gap_pair", "gap_passkey")

@@ -2,19 +2,9 @@
 
 import errno as _errno
 
-EPERM = 1
-ENOENT = 2
-EIO = 5
-E2BIG = 7
-EAGAIN = 11
-ENOMEM = 12
-EBUSY = 16
-ENODEV = 19
-EINVAL = 22
-EOPNOTSUPP = 95
-ENOTCONN = 107
-ETIMEDOUT = 110
-EALREADY = 114
+from ._port import (
+    E2BIG, EAGAIN, EALREADY, EBUSY, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, ENOTCONN, EOPNOTSUPP, EPERM, ETIMEDOUT,
+)
 
 _NAMES = {
     EPERM: "EPERM", ENOENT: "ENOENT", EIO: "EIO", E2BIG: "E2BIG", EAGAIN: "EAGAIN",
@@ -29,20 +19,3 @@ def oserror(num, detail=None):
     if detail:
         name = "%s: %s" % (name, detail)
     return OSError(num, name)
-
-
-class PortError(Exception):
-    """Raised by a port with a MicroPython errno; the binding re-raises it as OSError."""
-
-    def __init__(self, num, detail=None):
-        super().__init__(num, detail)
-        self.errno = num
-        self.detail = detail
-
-
-# Status values seen in *_DONE events (NimBLE encodings, spec §2.2/§3.11).
-STATUS_OK = 0
-STATUS_ENOTCONN = 7  # BLE_HS_ENOTCONN: connection lost during a procedure
-STATUS_ETIMEOUT = 13  # BLE_HS_ETIMEOUT
-STATUS_ATT_BASE = 0x100
-STATUS_HCI_BASE = 0x200

@@ -8,42 +8,8 @@ escaping the handler is printed and uninstalls the handler, as MicroPython's syn
 
 import sys
 
-from bleboard.runtime import scheduler as _scheduler
 
-IRQ_CENTRAL_CONNECT = 1
-IRQ_CENTRAL_DISCONNECT = 2
-IRQ_GATTS_WRITE = 3
-IRQ_GATTS_READ_REQUEST = 4
-IRQ_SCAN_RESULT = 5
-IRQ_SCAN_DONE = 6
-IRQ_PERIPHERAL_CONNECT = 7
-IRQ_PERIPHERAL_DISCONNECT = 8
-IRQ_GATTC_SERVICE_RESULT = 9
-IRQ_GATTC_SERVICE_DONE = 10
-IRQ_GATTC_CHARACTERISTIC_RESULT = 11
-IRQ_GATTC_CHARACTERISTIC_DONE = 12
-IRQ_GATTC_DESCRIPTOR_RESULT = 13
-IRQ_GATTC_DESCRIPTOR_DONE = 14
-IRQ_GATTC_READ_RESULT = 15
-IRQ_GATTC_READ_DONE = 16
-IRQ_GATTC_WRITE_DONE = 17
-IRQ_GATTC_NOTIFY = 18
-IRQ_GATTC_INDICATE = 19
-IRQ_GATTS_INDICATE_DONE = 20
-IRQ_MTU_EXCHANGED = 21
-IRQ_L2CAP_ACCEPT = 22
-IRQ_L2CAP_CONNECT = 23
-IRQ_L2CAP_DISCONNECT = 24
-IRQ_L2CAP_RECV = 25
-IRQ_L2CAP_SEND_READY = 26
-IRQ_CONNECTION_UPDATE = 27
-IRQ_ENCRYPTION_UPDATE = 28
-IRQ_GET_SECRET = 29
-IRQ_SET_SECRET = 30
-IRQ_PASSKEY_ACTION = 31
-
-
-def _int_result(value):
+def int_result(value):
     """MicroPython's 'int if possible' conversion of a handler's return value (§4.3)."""
     if value is None or isinstance(value, bool) and not value:
         return 0
@@ -53,10 +19,15 @@ def _int_result(value):
 
 
 class EventQueue:
-    """Per-BLE-object event delivery through the process scheduler."""
+    """Per-BLE-object event delivery through a scheduler (injected: the binding does not
+    know which runtime runs the handlers).
 
-    def __init__(self, sched=None):
-        self.sched = sched or _scheduler.default()
+    `sched` provides call(fn, *args) from any thread, hold() (a context manager that holds
+    delivery back during a BLE call) and on_consumer_thread().
+    """
+
+    def __init__(self, sched):
+        self.sched = sched
         self.handler = None
 
     def post(self, event, data, before=None, finish=None):
@@ -121,9 +92,6 @@ class EventQueue:
         done.wait(timeout)
         return box[0] if box else None
 
-    def in_handler(self):
-        return self.sched.in_callback()
-
 
 def _view(item, views):
     if type(item) is bytes:
@@ -145,5 +113,3 @@ def _print_exc(exc):
     except Exception:  # noqa: BLE001
         pass
 
-
-int_result = _int_result

@@ -107,8 +107,3 @@ class UUID:
         return "UUID(0x%s)" % le[::-1].hex()
 
     __str__ = __repr__
-
-    # -- helpers for the port (not MicroPython API) ------------------------
-    @property
-    def _size(self):
-        return len(self._le)

@@ -16,8 +16,7 @@ from bumble.device import (
     ConnectionParametersPreferences,
 )
 
-from bluetooth import _events as ev
-from bluetooth._errors import EALREADY, EBUSY, EINVAL, PortError
+from bluetooth._port import EALREADY, EBUSY, EINVAL, PortError
 
 log = logging.getLogger("bleboard.port")
 
@@ -205,7 +204,7 @@ class Gap:
             await self.device.stop_scanning()
         except hci.HCI_Error as exc:
             log.debug("stop scanning: %r", exc)
-        self.port.sink.post(ev.IRQ_SCAN_DONE, ())
+        self.port.sink.on_scan_done()
 
     def _on_report(self, report):
         if not self.scanning:
@@ -224,10 +223,7 @@ class Gap:
                 return
         address = report.address
         addr_type = 1 if int(report.address_type) & 1 else 0
-        self.port.sink.post(
-            ev.IRQ_SCAN_RESULT,
-            (addr_type, bytes(reversed(bytes(address))), _adv_type(report), int(report.rssi), data),
-        )
+        self.port.sink.on_scan_result(addr_type, bytes(reversed(bytes(address))), _adv_type(report), int(report.rssi), data)
 
     # ---- connecting -------------------------------------------------------
     async def connect(self, addr_type, addr, scan_duration_ms, min_interval_us, max_interval_us):
@@ -262,7 +258,7 @@ class Gap:
         except Exception as exc:  # noqa: BLE001 - timeout, cancel, refusal: all end the attempt
             log.debug("connect failed: %r", exc)
             if self.port.active:
-                self.port.sink.post(ev.IRQ_PERIPHERAL_DISCONNECT, NO_ADDR)
+                self.port.sink.on_peripheral_disconnect(*NO_ADDR)
         finally:
             self.connecting = None
             if self.connect_timer is not None:
@@ -300,12 +296,12 @@ class Gap:
         if connection.transport != PhysicalTransport.LE:
             return
         link = self.port.add_link(connection)
+        sink = self.port.sink
         if link.is_central:
-            event = ev.IRQ_PERIPHERAL_CONNECT
+            sink.on_peripheral_connect(link.handle, link.peer_addr_type, link.peer_addr)
         else:
-            event = ev.IRQ_CENTRAL_CONNECT
             self._advertising_ended()
-        self.port.sink.post(event, (link.handle, link.peer_addr_type, link.peer_addr))
+            sink.on_central_connect(link.handle, link.peer_addr_type, link.peer_addr)
 
     def _advertising_ended(self):
         """A central connected: connectable advertising stops by itself (spec §3.4)."""
@@ -324,18 +320,16 @@ class Gap:
         except Exception as exc:  # noqa: BLE001 - reported as a failed update
             log.debug("connection update failed: %r", exc)
             p = link.connection.parameters
-            self.port.sink.post(
-                ev.IRQ_CONNECTION_UPDATE,
-                (link.handle, int(p.connection_interval / 1.25), int(p.peripheral_latency),
-                 int(p.supervision_timeout / 10), 1),
+            self.port.sink.on_connection_update(
+                link.handle, int(p.connection_interval / 1.25), int(p.peripheral_latency),
+                int(p.supervision_timeout / 10), 1,
             )
 
     def on_parameters_update(self, link):
         p = link.connection.parameters
-        self.port.sink.post(
-            ev.IRQ_CONNECTION_UPDATE,
-            (link.handle, int(round(p.connection_interval / 1.25)), int(p.peripheral_latency),
-             int(round(p.supervision_timeout / 10)), 0),
+        self.port.sink.on_connection_update(
+            link.handle, int(round(p.connection_interval / 1.25)), int(p.peripheral_latency),
+            int(round(p.supervision_timeout / 10)), 0,
         )
 
     async def set_addr_mode(self, mode):
@@ -371,7 +365,7 @@ class Gap:
             self.connect_timer = None
         self.fragments.clear()
         if was_scanning and notify_scan_done:
-            self.port.sink.post(ev.IRQ_SCAN_DONE, ())
+            self.port.sink.on_scan_done()
 
     def on_radio_lost(self):
         self.stop_all(notify_scan_done=True)

@@ -18,25 +18,17 @@ from bumble.gatt import (
     GATT_PRIMARY_SERVICE_ATTRIBUTE_TYPE,
 )
 
-from bluetooth import _events as ev
-from bluetooth._errors import EBUSY, ENOMEM, PortError
-from bluetooth._uuid import UUID
+from bluetooth._port import EBUSY, ENOMEM, STATUS_ENOTCONN, STATUS_ETIMEOUT, PortError
 
 log = logging.getLogger("bleboard.port")
 
 _SERVER_INITIATED = (att.Opcode.ATT_HANDLE_VALUE_NOTIFICATION, att.Opcode.ATT_HANDLE_VALUE_INDICATION)
-STATUS_ENOTCONN = 7
-STATUS_TIMEOUT = 13
 _DISCOVERY_DONE = {
-    "services": ev.IRQ_GATTC_SERVICE_DONE,
-    "characteristics": ev.IRQ_GATTC_CHARACTERISTIC_DONE,
-    "descriptors": ev.IRQ_GATTC_DESCRIPTOR_DONE,
+    "services": "on_gattc_service_done",
+    "characteristics": "on_gattc_characteristic_done",
+    "descriptors": "on_gattc_descriptor_done",
 }
 MAX_QUEUED = 64  # procedures and commands waiting per connection before ENOMEM
-
-
-def mp_uuid(raw_le):
-    return UUID(bytes(raw_le))
 
 
 def _att_status(response):
@@ -48,10 +40,10 @@ def _att_status(response):
 class _Procedure:
     """One queued client operation and the single DONE event that ends it."""
 
-    def __init__(self, kind, args, done_event, done_prefix):
+    def __init__(self, kind, args, done, done_prefix):
         self.kind = kind
         self.args = args
-        self.done_event = done_event
+        self.done = done  # the sink's *_done callback, or None (MTU exchange, write command)
         self.done_prefix = done_prefix
         self.finished = False
 
@@ -84,32 +76,33 @@ class GattClient:
     def _on_value(self, link, pdu, indication):
         if link.closed:
             return
-        event = ev.IRQ_GATTC_INDICATE if indication else ev.IRQ_GATTC_NOTIFY
-        data = (link.handle, pdu.attribute_handle, bytes(pdu.attribute_value))
+        sink = self.port.sink
+        report = sink.on_gattc_indicate if indication else sink.on_gattc_notify
         if link.response_arrived or link.held_values:
-            link.held_values.append((event, data))
+            link.held_values.append((report, link.handle, pdu.attribute_handle, bytes(pdu.attribute_value)))
         else:
-            self.port.sink.post(event, data)
+            report(link.handle, pdu.attribute_handle, bytes(pdu.attribute_value))
         if indication:
             link.connection.gatt_client.send_confirmation(att.ATT_Handle_Value_Confirmation())
 
     # ---- queueing (called from the API thread) -----------------------------
     def start(self, link, kind, *args):
         h = link.handle
+        sink = self.port.sink
         if kind in ("read", "write"):
-            done_event = ev.IRQ_GATTC_READ_DONE if kind == "read" else ev.IRQ_GATTC_WRITE_DONE
+            done = sink.on_gattc_read_done if kind == "read" else sink.on_gattc_write_done
             prefix = (h, args[0])
         elif kind == "mtu":
-            done_event, prefix = None, ()
+            done, prefix = None, ()
         else:
-            done_event, prefix = _DISCOVERY_DONE[kind], (h,)
+            done, prefix = getattr(sink, _DISCOVERY_DONE[kind]), (h,)
         if kind == "characteristics" and any(
             p.kind == "characteristics" and not p.finished for lk in self.port.links.values() for p in lk.queue
         ):
             raise PortError(EBUSY, "a characteristic discovery is already running")
         if len(link.queue) >= MAX_QUEUED:
             raise PortError(ENOMEM, "too many GATT operations queued")
-        proc = _Procedure(kind, args, done_event, prefix)
+        proc = _Procedure(kind, args, done, prefix)
         link.queue.append(proc)
         self.port.rl.call_soon(self._kick, link)
 
@@ -134,7 +127,7 @@ class GattClient:
                     raise
                 except Exception as exc:  # noqa: BLE001 - a failed request ends the procedure
                     log.debug("GATT %s failed: %r", proc.kind, exc)
-                    status = STATUS_ENOTCONN if link.closed else STATUS_TIMEOUT
+                    status = STATUS_ENOTCONN if link.closed else STATUS_ETIMEOUT
                 if link.closed:
                     return
                 self._finish(link, proc, status)
@@ -148,8 +141,8 @@ class GattClient:
         if proc.finished:
             return
         proc.finished = True
-        if proc.done_event is not None:
-            self.port.sink.post(proc.done_event, proc.done_prefix + (status,))
+        if proc.done is not None:
+            proc.done(*proc.done_prefix, status)
 
     def fail_pending(self, link, notify):
         """The link dropped: end every pending procedure (before the disconnect event)."""
@@ -166,16 +159,13 @@ class GattClient:
         """The last response's events are out: release values that arrived after it."""
         link.response_arrived = False
         held, link.held_values = link.held_values, []
-        for event, data in held:
-            self._post(link, event, data)
+        for report, *data in held:
+            if not link.closed:
+                report(*data)
 
     async def _request(self, link, pdu):
         self._reported(link)
         return await link.connection.gatt_client.send_request(pdu)
-
-    def _post(self, link, event, data):
-        if not link.closed:
-            self.port.sink.post(event, data)
 
     # ---- procedures -------------------------------------------------------
     async def _do_services(self, link, uuid):
@@ -195,13 +185,15 @@ class GattClient:
             if status:
                 return 0 if response.error_code == att.ATT_ATTRIBUTE_NOT_FOUND_ERROR else status
             if uuid is None:
-                found = [(s, e, mp_uuid(v)) for s, e, v in response.attributes]
+                found = [(s, e, bytes(v)) for s, e, v in response.attributes]
             else:
                 found = [(s, e, uuid) for s, e in response.handles_information]
             if not found:
                 return 0
             for s, e, u in found:
-                self._post(link, ev.IRQ_GATTC_SERVICE_RESULT, (h, s, e, UUID(u)))
+                if link.closed:
+                    break
+                self.port.sink.on_gattc_service_result(h, s, e, u)
             last_end = found[-1][1]
             if last_end >= 0xFFFF:
                 return 0
@@ -225,7 +217,7 @@ class GattClient:
                 break
             for decl_handle, value in response.attributes:
                 props, value_handle = struct.unpack_from("<BH", value, 0)
-                c_uuid = mp_uuid(value[3:])
+                c_uuid = bytes(value[3:])
                 if pending is not None:
                     self._report_char(link, pending, decl_handle - 1, uuid)
                 pending = (value_handle, props, c_uuid)
@@ -241,7 +233,8 @@ class GattClient:
         value_handle, props, c_uuid = found
         if wanted is not None and c_uuid != wanted:
             return
-        self._post(link, ev.IRQ_GATTC_CHARACTERISTIC_RESULT, (link.handle, end_handle, value_handle, props, c_uuid))
+        if not link.closed:
+            self.port.sink.on_gattc_characteristic_result(link.handle, end_handle, value_handle, props, c_uuid)
 
     async def _do_descriptors(self, link, start, end):
         cursor = start + 1
@@ -254,7 +247,8 @@ class GattClient:
             if not response.information:
                 return 0
             for handle, raw_uuid in response.information:
-                self._post(link, ev.IRQ_GATTC_DESCRIPTOR_RESULT, (link.handle, handle, mp_uuid(raw_uuid)))
+                if not link.closed:
+                    self.port.sink.on_gattc_descriptor_result(link.handle, handle, bytes(raw_uuid))
             last = response.information[-1][0]
             if last >= end:
                 return 0
@@ -265,7 +259,8 @@ class GattClient:
         response = await self._request(link, att.ATT_Read_Request(attribute_handle=value_handle))
         status = _att_status(response)
         if not status:
-            self._post(link, ev.IRQ_GATTC_READ_RESULT, (link.handle, value_handle, bytes(response.attribute_value)))
+            if not link.closed:
+                self.port.sink.on_gattc_read_result(link.handle, value_handle, bytes(response.attribute_value))
         return status
 
     async def _do_write(self, link, value_handle, data):

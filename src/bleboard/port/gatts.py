@@ -2,7 +2,7 @@
 
 Layout per characteristic is NimBLE's (spec §3.8): declaration, value, CCCD (if notify or
 indicate), then the user descriptors. Values are not stored here: every remote read and
-write goes through the binding's value store on the main thread (bluetooth._ble._Sink),
+write goes through the binding's value store on the main thread (bluetooth._sink),
 so the irq handler and the value it sees are always in step. Permission checks are ours,
 since Bumble's attribute layer does not check READ/WRITE properties.
 """
@@ -20,22 +20,13 @@ from bumble.gatt import (
     Service,
 )
 
-from bluetooth import _events as ev
-from bluetooth._errors import EBUSY, EINVAL, PortError
+from bluetooth._port import (
+    EBUSY, EINVAL, FLAG_INDICATE, FLAG_NOTIFY, FLAG_READ, FLAG_READ_AUTHENTICATED, FLAG_READ_ENCRYPTED, FLAG_WRITE,
+    FLAG_WRITE_AUTHENTICATED, FLAG_WRITE_ENCRYPTED, FLAG_WRITE_NO_RESPONSE, STATUS_ENOTCONN, STATUS_ETIMEOUT,
+    PortError,
+)
 
 log = logging.getLogger("bleboard.port")
-
-FLAG_READ = 0x0002
-FLAG_WRITE_NO_RESPONSE = 0x0004
-FLAG_WRITE = 0x0008
-FLAG_NOTIFY = 0x0010
-FLAG_INDICATE = 0x0020
-FLAG_READ_ENCRYPTED = 0x0200
-FLAG_READ_AUTHENTICATED = 0x0400
-FLAG_READ_AUTHORIZED = 0x0800
-FLAG_WRITE_ENCRYPTED = 0x1000
-FLAG_WRITE_AUTHENTICATED = 0x2000
-FLAG_WRITE_AUTHORIZED = 0x4000
 
 ATT_READ_NOT_PERMITTED = 0x02
 ATT_WRITE_NOT_PERMITTED = 0x03
@@ -49,9 +40,6 @@ HANDLER_TIMEOUT = 5.0
 INDICATION_TIMEOUT = 30.0
 # Queued indications per connection before gatts_indicate answers ENOMEM.
 MAX_QUEUED_INDICATIONS = 16
-
-STATUS_TIMEOUT = 13  # BLE_HS_ETIMEOUT
-STATUS_ENOTCONN = 7  # BLE_HS_ENOTCONN
 
 
 def bumble_uuid(uuid):
@@ -210,7 +198,7 @@ class GattServer:
         def done(status, value):
             loop.call_soon_threadsafe(_settle, answer, (status, value))
 
-        self.port.sink.remote_read(connection.handle, attribute.handle, done)
+        self.port.sink.on_gatts_read_request(connection.handle, attribute.handle, done)
         try:
             status, value = await asyncio.wait_for(answer, HANDLER_TIMEOUT)
         except asyncio.TimeoutError:
@@ -230,7 +218,7 @@ class GattServer:
         # every other access, so the answer can go out now: a later read or anything the
         # handler sends is queued behind this write, and sends come after this response
         # (spec §5.4 rules 4-6) without making the client wait for the handler.
-        self.port.sink.remote_write(connection.handle, attribute.handle, bytes(value))
+        self.port.sink.on_gatts_write(connection.handle, attribute.handle, bytes(value))
 
     # ---- notifications and indications -----------------------------------
     def notify(self, link, value_handle, data):
@@ -255,7 +243,7 @@ class GattServer:
                 INDICATION_TIMEOUT,
             )
         except asyncio.TimeoutError:
-            status = STATUS_TIMEOUT
+            status = STATUS_ETIMEOUT
         except Exception as exc:  # noqa: BLE001 - any failure is reported through the irq
             log.debug("indication failed: %r", exc)
             status = STATUS_ENOTCONN
@@ -264,7 +252,7 @@ class GattServer:
         if link.closed:
             status = status or STATUS_ENOTCONN
             return  # the disconnect event is the last one for this connection
-        self.port.sink.post(ev.IRQ_GATTS_INDICATE_DONE, (link.handle, value_handle, status))
+        self.port.sink.on_gatts_indicate_done(link.handle, value_handle, status)
 
     def send_update(self, value_handle, data):
         """gatts_write(send_update=True): notify or indicate each subscribed client."""

@@ -25,8 +25,10 @@ from bumble import l2cap
 
 from . import bumble_compat
 
-from bluetooth import _events as ev
-from bluetooth._errors import EALREADY, EBUSY, EINVAL, ENOMEM, PortError
+from bluetooth._port import (
+    EALREADY, EBUSY, EINVAL, ENOMEM, STATUS_ENOMEM, STATUS_ENOTCONN, STATUS_ENOTSUP, STATUS_ETIMEOUT,
+    STATUS_EUNKNOWN, PortError,
+)
 
 log = logging.getLogger("bleboard.port")
 
@@ -39,13 +41,6 @@ MAX_MPS = l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_MPS
 ACCEPT_TIMEOUT = 20.0
 CONNECT_TIMEOUT = 30.0
 DISCONNECT_TIMEOUT = 5.0
-
-# NimBLE status codes reported in _IRQ_L2CAP_DISCONNECT when a connect fails (spec §2.2).
-STATUS_ENOMEM = 6
-STATUS_ENOTCONN = 7
-STATUS_ENOTSUP = 8
-STATUS_ETIMEOUT = 13
-STATUS_EUNKNOWN = 17
 
 # Peer's refusal (L2CAP result) -> the NimBLE host error (BLE_HS_*) reported for it.
 _RESULT_TO_STATUS = {
@@ -294,9 +289,9 @@ class L2cap:
         chan.answer = (connection, sig_cid, frame, original)
         chan.timer = asyncio.get_running_loop().call_later(ACCEPT_TIMEOUT, self._answer, chan, STATUS_ENOMEM)
         rl = self.port.rl
-        self.port.sink.post(
-            ev.IRQ_L2CAP_ACCEPT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu), None,
-            lambda result: rl.call_soon(self._answer, chan, ev.int_result(result)),
+        self.port.sink.on_l2cap_accept(
+            link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu,
+            lambda status: rl.call_soon(self._answer, chan, status),
         )
 
     def _reserved(self, chan):
@@ -442,8 +437,8 @@ class L2cap:
             chan.tx_credits = bc.credits
             chan.state = "open"
         link = chan.link
-        self.port.sink.post(ev.IRQ_L2CAP_CONNECT, (link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu),
-                            lambda: self._show(chan))
+        self.port.sink.on_l2cap_connect(link.handle, chan.cid, chan.psm, chan.our_mtu, chan.peer_mtu,
+                                        lambda: self._show(chan))
 
     def _show(self, chan):
         key = (chan.link.handle, chan.cid)
@@ -464,7 +459,7 @@ class L2cap:
         with self.lock:
             chan.rx += sdu
             empty = not chan.rx
-        self.port.sink.post(ev.IRQ_L2CAP_RECV, (chan.link.handle, chan.cid))
+        self.port.sink.on_l2cap_recv(chan.link.handle, chan.cid)
         if empty:
             self._grant(chan)  # an empty SDU: nothing to drain, so nothing to wait for
 
@@ -517,7 +512,7 @@ class L2cap:
             chan.tx_credits += count - chan.owed
             chan.owed = 0
             chan.stalled = False
-        self.port.sink.post(ev.IRQ_L2CAP_SEND_READY, (chan.link.handle, chan.cid, 0))
+        self.port.sink.on_l2cap_send_ready(chan.link.handle, chan.cid, 0)
 
     def _write(self, chan, data):
         bc = chan.bc
@@ -551,8 +546,8 @@ class L2cap:
             if by_peer.get(bc.destination_cid) is bc:
                 del by_peer[bc.destination_cid]
         if notify:
-            self.port.sink.post(ev.IRQ_L2CAP_DISCONNECT, (chan.link.handle, chan.cid, chan.psm, status),
-                                lambda: self._hide(chan))
+            self.port.sink.on_l2cap_disconnect(chan.link.handle, chan.cid, chan.psm, status,
+                                               lambda: self._hide(chan))
         else:
             self._hide(chan)
 

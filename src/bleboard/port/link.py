@@ -16,7 +16,6 @@ class Link:
         self.is_central = connection.role == hci.Role.CENTRAL  # we initiated: peer is a peripheral
         self.peer_addr_type, self.peer_addr = addr_of(connection.peer_address)
         self.closed = False
-        self.procedures = []  # pending GATT client procedures (gattc.py)
         self.indications = 0  # indications queued or in flight (gatts.py)
         self.responses_pending = 0  # client requests waiting for the application's irq
         self.deferred = []  # sends held back until those responses have left

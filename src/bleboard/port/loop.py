@@ -15,7 +15,7 @@ import logging
 import threading
 
 from bleboard.runtime.scheduler import untraced_thread
-from bluetooth._errors import ETIMEDOUT, PortError
+from bluetooth._port import ETIMEDOUT, PortError
 
 log = logging.getLogger("bleboard.port")
 

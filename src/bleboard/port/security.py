@@ -16,9 +16,7 @@ from bumble import hci, smp
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
-from bluetooth import _args
-from bluetooth import _events as ev
-from bluetooth._errors import EALREADY, EINVAL, PortError
+from bluetooth._port import EALREADY, EINVAL, PortError
 
 from . import bumble_compat
 
@@ -57,7 +55,8 @@ class SecretStore(KeyStore):
     def __init__(self, security):
         self.security = security
 
-    async def _ask(self, event, data):
+    async def _ask(self, question, *data):
+        """question: the sink's on_get_secret or on_set_secret; its answer, or None in time."""
         port = self.security.port
         if not port.active:
             return None
@@ -67,7 +66,7 @@ class SecretStore(KeyStore):
         def finish(result):
             loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(result))
 
-        port.sink.post(event, data, None, finish)
+        getattr(port.sink, question)(*data, finish)
         try:
             return await asyncio.wait_for(answer, ANSWER_TIMEOUT)
         except asyncio.TimeoutError:
@@ -77,13 +76,13 @@ class SecretStore(KeyStore):
     @staticmethod
     def _decode(blob):
         try:
-            record = json.loads(_args.to_bytes(blob).decode())  # any buffer, str too (MicroPython)
+            record = json.loads(blob.decode())
             return record["addr"], PairingKeys.from_dict(record["keys"])
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # like NimBLE, a record of the wrong shape is ignored
 
     async def get(self, name):
-        blob = await self._ask(ev.IRQ_GET_SECRET, (SEC_PEER, 0, record_key(hci.Address(name))))
+        blob = await self._ask("on_get_secret", SEC_PEER, 0, record_key(hci.Address(name)))
         decoded = self._decode(blob) if blob is not None else None
         if decoded:
             self.security.bonded_peers.add(name)
@@ -98,7 +97,7 @@ class SecretStore(KeyStore):
         if not bonding:
             return  # paired without bonding: nothing is stored (spec §3.14)
         blob = json.dumps({"addr": name, "keys": keys.to_dict()}, sort_keys=True).encode()
-        stored = await self._ask(ev.IRQ_SET_SECRET, (SEC_PEER, record_key(address), blob))
+        stored = await self._ask("on_set_secret", SEC_PEER, record_key(address), blob)
         if stored:
             self.security.bonded_peers.add(name)
         else:
@@ -106,12 +105,12 @@ class SecretStore(KeyStore):
 
     async def delete(self, name):
         self.security.bonded_peers.discard(name)
-        await self._ask(ev.IRQ_SET_SECRET, (SEC_PEER, record_key(hci.Address(name)), None))
+        await self._ask("on_set_secret", SEC_PEER, record_key(hci.Address(name)), None)
 
     async def get_all(self):
         found = []
         for index in range(64):
-            blob = await self._ask(ev.IRQ_GET_SECRET, (SEC_PEER, index, None))
+            blob = await self._ask("on_get_secret", SEC_PEER, index, None)
             if blob is None:
                 break
             decoded = self._decode(blob)
@@ -332,10 +331,11 @@ class Security:
         if state == link.reported:
             return
         link.reported = state
-        self.port.sink.post(ev.IRQ_ENCRYPTION_UPDATE, (link.handle,) + state)
+        self.port.sink.on_encryption_update(link.handle, *state)
 
     # ---- API --------------------------------------------------------------
-    def pair(self, link):
+    def pair(self, conn_handle):
+        link = self.port.link(conn_handle)
         if link.pairing:
             raise PortError(EALREADY, "pairing already in progress")
         link.pairing = True
@@ -377,7 +377,7 @@ class Security:
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
         self.pending_actions[(link.handle, action)] = answer
-        self.port.sink.post(ev.IRQ_PASSKEY_ACTION, (link.handle, action, number))
+        self.port.sink.on_passkey_action(link.handle, action, number)
         try:
             return await asyncio.wait_for(answer, USER_TIMEOUT)
         except asyncio.TimeoutError:
@@ -385,7 +385,8 @@ class Security:
         finally:
             self.pending_actions.pop((link.handle, action), None)
 
-    def passkey(self, link, action, value):
+    def passkey(self, conn_handle, action, value):
+        link = self.port.link(conn_handle)
         if action not in (ACTION_INPUT, ACTION_DISPLAY, ACTION_NUMERIC_COMPARISON):
             raise PortError(EINVAL, "action must be 2 (input), 3 (display) or 4 (numeric comparison)")
         future = self.pending_actions.get((link.handle, action))

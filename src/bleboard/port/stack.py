@@ -14,8 +14,7 @@ import sys
 from bumble import hci
 from bumble.device import Device, DeviceConfiguration
 
-from bluetooth import _events as ev
-from bluetooth._errors import EINVAL, ENODEV, ENOMEM, ENOTCONN, PortError
+from bluetooth._port import EINVAL, ENODEV, ENOMEM, ENOTCONN, PortError
 
 from . import bumble_compat
 from . import loop as radio_loop
@@ -260,7 +259,7 @@ class BumblePort:
         """A new connection; every part's state for it is ready before API calls can find it."""
         link = Link(self, connection)
         connection.on("disconnection", lambda reason: self.drop_link(link, reason, notify=True))
-        connection.on("connection_att_mtu_update", lambda: self.sink.post(ev.IRQ_MTU_EXCHANGED, (link.handle, connection.att_mtu)))
+        connection.on("connection_att_mtu_update", lambda: self.sink.on_mtu_exchanged(link.handle, connection.att_mtu))
         connection.on("connection_parameters_update", lambda: self.gap.on_parameters_update(link))
         self.gattc.attach(link)
         self.security.watch(link)
@@ -277,7 +276,8 @@ class BumblePort:
         self.l2cap.on_link_closed(link, notify)
         self.security.on_link_closed(link, notify)
         if notify:
-            self.sink.post(ev.IRQ_PERIPHERAL_DISCONNECT if link.is_central else ev.IRQ_CENTRAL_DISCONNECT, (link.handle, link.peer_addr_type, link.peer_addr))
+            report = self.sink.on_peripheral_disconnect if link.is_central else self.sink.on_central_disconnect
+            report(link.handle, link.peer_addr_type, link.peer_addr)
 
     # ---- delegation (the Port protocol) ----------------------------------
     def own_address(self):
