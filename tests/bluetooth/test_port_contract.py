@@ -9,6 +9,7 @@
 
 import ast
 import contextlib
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -30,9 +31,7 @@ def _python(code):
 
 
 def test_bumble_port_and_sink_type_check_against_the_contract(tmp_path):
-    try:
-        import mypy  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("mypy") is None:
         pytest.fail("mypy is missing: install the test extra (pip install -e '.[test]')")
     check = pathlib.Path(__file__).with_name("port_contract_check.py")
     env = dict(os.environ, MYPYPATH=str(SRC))
