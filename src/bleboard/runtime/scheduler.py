@@ -246,10 +246,6 @@ class Scheduler:
             return threading.get_ident() == self._main_ident
         return threading.current_thread() is self._thread
 
-    def in_callback(self):
-        """True while a callback is running on the current (consumer) thread."""
-        return self._running and self.on_consumer_thread()
-
     def pending(self):
         with self._lock:
             return len(self._queue)

@@ -26,8 +26,6 @@ FEATURE_METHODS = {
     "extensions": ("gap_connection_update", "gap_connection_info", "gatts_set_length", "gatts_get_cccd",
                    "l2cap_max_channels"),
 }
-# config() keys that exist only with pairing compiled in (modbluetooth.c)
-PAIRING_CONFIG_KEYS = ("bond", "mitm", "io", "le_secure")
 _ERRNO = {"ENOMEM": 12, "ENOTCONN": 107, "EBUSY": 16}
 
 _cache = None
@@ -91,11 +89,6 @@ def from_env(environ=None):
     """The profile named by BLEBOARD_BOARD, or None when unset."""
     text = (environ if environ is not None else os.environ).get(ENV, "").strip()
     return settings(text) if text else None
-
-
-def missing_methods(features):
-    """BLE method names absent on a firmware with only these features."""
-    return {m for f, methods in FEATURE_METHODS.items() if f not in features for m in methods}
 
 
 def describe(text):
