@@ -168,10 +168,11 @@ def instance1():
 def wait_event(wanted, timeout_ms=4000):
     deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
     while time.ticks_diff(deadline, time.ticks_ms()) > 0:
-        if queue and queue[0][0] in wanted:
-            return queue.pop(0)
         if queue:
-            print("unexpected event", queue.pop(0))
+            item = queue.pop(0)  # one step: a handler may run between any two lines
+            if item[0] in wanted:
+                return item
+            print("unexpected event", item)
         machine.idle()
     print("timeout waiting for", wanted)
     return None, ()
