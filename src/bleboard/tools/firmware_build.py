@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 
 STACKS = ("nimble", "btstack")
@@ -134,8 +135,6 @@ class _Lock:
         self.fd = None
 
     def __enter__(self):
-        import threading
-
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
