@@ -1,10 +1,14 @@
-"""Corrections to Bumble 0.0.236 for peers that break the rules.
+"""Every place the port reaches into Bumble 0.0.236 beyond its public API.
 
-Each correction is a small function or subclass written as it would be proposed upstream:
-its docstring names the Core specification section, what Bumble does, and what the
-specification asks for instead. The port applies them to every Device it builds
-(`install`), and to each LE credit-based channel it takes over (`adopt_le_coc_channel`).
-They are pinned to Bumble 0.0.236's behaviour: a newer Bumble may fix some of them itself.
+First, corrections for peers that break the rules. Each is a small function or subclass
+written as it would be proposed upstream: its docstring names the Core specification
+section, what Bumble does, and what the specification asks for instead. The port applies
+them to every Device it builds (`install`), and to each LE credit-based channel it takes
+over (`adopt_le_coc_channel`).
+
+Then the hooks MicroPython's semantics need (tap_*, forget_*, ...): each names the private
+attribute or handler it relies on. Both are pinned to Bumble 0.0.236's behaviour: upgrading
+Bumble starts by re-reading this module (docs/port-contract.md).
 """
 
 import asyncio
@@ -428,3 +432,122 @@ def adopt_le_coc_channel(channel):
     if type(channel) is l2cap.LeCreditBasedChannel:
         channel.__class__ = StrictLeCreditBasedChannel
     return channel
+
+
+# ---- hooks into Bumble's internals that the port relies on ----------------------------------
+# Each names the Bumble 0.0.236 attribute it touches; a Bumble upgrade checks these first.
+
+
+def tap_gatt_client(client, on_notify, on_indicate, on_response):
+    """Take a connection's server-initiated values, and hear of each response as it arrives.
+
+    Replaces GattClient.on_att_handle_value_notification/_indication (Bumble would route
+    them to its own subscribers) and wraps GattClient.on_gatt_pdu, which receives every
+    ATT PDU of the bearer; on_response() runs before Bumble handles a response."""
+    client.on_att_handle_value_notification = on_notify
+    client.on_att_handle_value_indication = on_indicate
+    receive = client.on_gatt_pdu
+    server_initiated = (att.Opcode.ATT_HANDLE_VALUE_NOTIFICATION, att.Opcode.ATT_HANDLE_VALUE_INDICATION)
+
+    def on_gatt_pdu(pdu):
+        if pdu.op_code & 1 and pdu.op_code not in server_initiated:
+            on_response()
+        receive(pdu)
+
+    client.on_gatt_pdu = on_gatt_pdu
+
+
+def allow_mtu_exchange_again(client):
+    """GattClient.request_mtu does nothing after the first exchange (its mtu_exchange_done
+    flag); MicroPython lets an application exchange again."""
+    client.mtu_exchange_done = False
+
+
+def cccd_value(server, connection, value_handle):
+    """What a client wrote to a characteristic's CCCD, from Server.subscribers (bytes by
+    connection, then by value handle): 0 none, 1 notify, 2 indicate."""
+    value = server.subscribers.get(connection, {}).get(value_handle)
+    return int.from_bytes(value, "little") if value else 0
+
+
+def use_random_address(device, address):
+    """Record the random address we wrote to the controller as Device.random_address and
+    static_address (Bumble's advertising and connecting read them), without a second command."""
+    device.random_address = device.static_address = address
+
+
+def use_smp_session_class(device, session_class):
+    """Bumble builds each pairing's Session with Device.smp_session_proxy."""
+    device.smp_session_proxy = session_class
+
+
+def forget_smp_session(device, conn_handle, finished):
+    """Drop a connection's SMP Session from Manager.sessions so the next pairing starts afresh;
+    `finished(session)` says whether it is done."""
+    sessions = device.smp_manager.sessions
+    session = sessions.get(conn_handle)
+    if session is not None and finished(session):
+        sessions.pop(conn_handle, None)
+
+
+def intercept_le_coc_signalling(manager, on_request, on_response):
+    """Handle LE credit-based connection requests and responses before Bumble does.
+
+    ChannelManager dispatches signalling frames with getattr(self, "on_<name>"), so the
+    instance attributes win; each handler gets Bumble's own as its last argument."""
+    request = manager.on_l2cap_le_credit_based_connection_request
+    response = manager.on_l2cap_le_credit_based_connection_response
+    manager.on_l2cap_le_credit_based_connection_request = (
+        lambda connection, cid, frame: on_request(connection, cid, frame, request))
+    manager.on_l2cap_le_credit_based_connection_response = (
+        lambda connection, cid, frame: on_response(connection, cid, frame, response))
+
+
+def le_channels_by_cid(manager, conn_handle):
+    """ChannelManager.channels[conn_handle]: our CID -> channel (None marks a held CID)."""
+    return manager.channels.setdefault(conn_handle, {})
+
+
+def forget_le_coc_by_peer_cid(manager, channel):
+    """Bumble forgets a closed channel by our CID only (ChannelManager.le_coc_channels keeps
+    it by the peer's CID), so the peer could not reuse its CID: forget that one too."""
+    by_peer = manager.le_coc_channels.get(channel.connection.handle, {})
+    if by_peer.get(channel.destination_cid) is channel:
+        del by_peer[channel.destination_cid]
+
+
+def forget_le_coc_request(manager, channel):
+    """A request the peer never answered: Bumble keeps the channel and the pending request
+    (ChannelManager.le_coc_requests) when it is cancelled; drop both, so a late answer is ignored."""
+    channel.connection_result = None
+    table = manager.channels.get(channel.connection.handle, {})
+    if table.get(channel.source_cid) is channel:
+        del table[channel.source_cid]
+    for identifier, request in list(manager.le_coc_requests.items()):
+        if request.source_cid == channel.source_cid and request.le_psm == channel.psm:
+            del manager.le_coc_requests[identifier]
+
+
+def tap_le_coc_channel(channel, on_credits, on_pdu):
+    """Own a channel's credits: Bumble never tops the peer up by itself (a negative
+    peer_credits_threshold), and on_credits(count)/on_pdu(pdu) run after Bumble's
+    LeCreditBasedChannel.on_credits/on_pdu."""
+    channel.peer_credits_threshold = -1
+    credits_handler = channel.on_credits
+    pdu_handler = channel.on_pdu
+
+    def credits_arrived(count):
+        credits_handler(count)
+        on_credits(count)
+
+    def pdu_arrived(pdu):
+        pdu_handler(pdu)
+        on_pdu(pdu)
+
+    channel.on_credits = credits_arrived
+    channel.on_pdu = pdu_arrived
+
+
+def pending_le_coc_request(manager, identifier):
+    """Our LE credit-based connection request a response answers (ChannelManager.le_coc_requests)."""
+    return manager.le_coc_requests.get(identifier)

@@ -18,11 +18,12 @@ from bumble.gatt import (
     GATT_PRIMARY_SERVICE_ATTRIBUTE_TYPE,
 )
 
+from . import bumble_compat
+
 from bluetooth._port import EBUSY, ENOMEM, STATUS_ENOTCONN, STATUS_ETIMEOUT, PortError
 
 log = logging.getLogger("bleboard.port")
 
-_SERVER_INITIATED = (att.Opcode.ATT_HANDLE_VALUE_NOTIFICATION, att.Opcode.ATT_HANDLE_VALUE_INDICATION)
 _DISCOVERY_DONE = {
     "services": "on_gattc_service_done",
     "characteristics": "on_gattc_characteristic_done",
@@ -57,17 +58,12 @@ class GattClient:
         link.worker = None
         link.response_arrived = False
         link.held_values = []
-        client = link.connection.gatt_client
-        client.on_att_handle_value_notification = lambda pdu: self._on_value(link, pdu, False)
-        client.on_att_handle_value_indication = lambda pdu: self._on_value(link, pdu, True)
-        receive = client.on_gatt_pdu
-
-        def on_gatt_pdu(pdu):
-            if pdu.op_code & 1 and pdu.op_code not in _SERVER_INITIATED:
-                link.response_arrived = True
-            receive(pdu)
-
-        client.on_gatt_pdu = on_gatt_pdu
+        bumble_compat.tap_gatt_client(
+            link.connection.gatt_client,
+            lambda pdu: self._on_value(link, pdu, False),
+            lambda pdu: self._on_value(link, pdu, True),
+            lambda: setattr(link, "response_arrived", True),
+        )
 
     # A response wakes our procedure a few loop steps later, but a notification that arrived
     # after it on the link is handled at once. To keep the link's order in the events (the
@@ -277,6 +273,6 @@ class GattClient:
 
     async def _do_mtu(self, link, preferred):
         client = link.connection.gatt_client
-        client.mtu_exchange_done = False  # MicroPython lets an application exchange again
+        bumble_compat.allow_mtu_exchange_again(client)
         await client.request_mtu(preferred)
         return 0

@@ -20,6 +20,8 @@ from bumble.gatt import (
     Service,
 )
 
+from . import bumble_compat
+
 from bluetooth._port import (
     EBUSY, EINVAL, FLAG_INDICATE, FLAG_NOTIFY, FLAG_READ, FLAG_READ_AUTHENTICATED, FLAG_READ_ENCRYPTED, FLAG_WRITE,
     FLAG_WRITE_AUTHENTICATED, FLAG_WRITE_ENCRYPTED, FLAG_WRITE_NO_RESPONSE, STATUS_ENOTCONN, STATUS_ETIMEOUT,
@@ -268,9 +270,7 @@ class GattServer:
         self.gate(link, lambda: asyncio.ensure_future(self.indicate(link, value_handle, data)))
 
     def get_cccd(self, link, value_handle):
-        subscribers = self.device.gatt_server.subscribers.get(link.connection, {})
-        value = subscribers.get(value_handle)
-        return int.from_bytes(value, "little") if value else 0
+        return bumble_compat.cccd_value(self.device.gatt_server, link.connection, value_handle)
 
     def on_link_closed(self, link, notify):
         pass  # Bumble forgets the CCCDs of a closed connection; nothing is persisted (spec §3.10)

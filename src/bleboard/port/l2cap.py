@@ -135,14 +135,8 @@ class L2cap:
         """A new Bumble device (active(True)): no channel, nothing listening."""
         self.reset()
         self.device = device
-        manager = self.manager = device.l2cap_channel_manager
-        request = manager.on_l2cap_le_credit_based_connection_request
-        response = manager.on_l2cap_le_credit_based_connection_response
-        # The manager dispatches signalling frames with getattr(self, "on_<name>").
-        manager.on_l2cap_le_credit_based_connection_request = (
-            lambda connection, cid, frame: self._on_request(connection, cid, frame, request))
-        manager.on_l2cap_le_credit_based_connection_response = (
-            lambda connection, cid, frame: self._on_response(connection, cid, frame, response))
+        self.manager = device.l2cap_channel_manager
+        bumble_compat.intercept_le_coc_signalling(self.manager, self._on_request, self._on_response)
 
     def on_link_closed(self, link, notify):
         """The connection dropped: its channels are gone (events before the disconnect event)."""
@@ -284,7 +278,7 @@ class L2cap:
             self._refuse(connection, sig_cid, frame, Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE)
             return
         chan.peer_mtu = frame.mtu
-        taken = list(self.manager.channels.get(connection.handle, {})) + self._reserved(chan)
+        taken = list(bumble_compat.le_channels_by_cid(self.manager, connection.handle)) + self._reserved(chan)
         chan.cid = self.manager.find_free_le_cid(taken) or 0
         chan.answer = (connection, sig_cid, frame, original)
         chan.timer = asyncio.get_running_loop().call_later(ACCEPT_TIMEOUT, self._answer, chan, STATUS_ENOMEM)
@@ -313,7 +307,7 @@ class L2cap:
         chan.state = "opening"
         # Bumble takes the lowest free CID: hold the ones promised to others so that this
         # channel gets the one its ACCEPT event showed.
-        table = self.manager.channels.setdefault(connection.handle, {})
+        table = bumble_compat.le_channels_by_cid(self.manager, connection.handle)
         held = [cid for cid in self._reserved(chan) if cid not in table]
         for cid in held:
             table[cid] = None
@@ -347,7 +341,7 @@ class L2cap:
     async def _connect(self, chan):
         mtu = chan.our_mtu
         spec = l2cap.LeCreditBasedChannelSpec(psm=chan.psm, mtu=mtu, mps=mps_for(mtu), max_credits=credits_for(mtu))
-        table = self.manager.channels.setdefault(chan.link.handle, {})
+        table = bumble_compat.le_channels_by_cid(self.manager, chan.link.handle)
         before = set(table)
         task = asyncio.ensure_future(self.manager.create_le_credit_based_channel(chan.link.connection, spec))
         await asyncio.sleep(0)  # the task has allocated our CID and sent the request
@@ -362,7 +356,8 @@ class L2cap:
             return
         except asyncio.TimeoutError:
             status = STATUS_ETIMEOUT
-            self._forget_request(table, pending)
+            if pending is not None:
+                bumble_compat.forget_le_coc_request(self.manager, pending)
         except asyncio.CancelledError:
             status = STATUS_ENOTCONN  # the link dropped (Bumble cancels the request)
         except l2cap.L2capError as exc:
@@ -372,20 +367,8 @@ class L2cap:
         if chan.state == "connecting":
             self._closed(chan, status, True)
 
-    def _forget_request(self, table, bc):
-        """The peer never answered: free the CID, and ignore an answer that comes too late
-        (Bumble keeps both when its request is cancelled)."""
-        if bc is None:
-            return
-        bc.connection_result = None
-        if table.get(bc.source_cid) is bc:
-            del table[bc.source_cid]
-        for identifier, request in list(self.manager.le_coc_requests.items()):
-            if request.source_cid == bc.source_cid and request.le_psm == bc.psm:
-                del self.manager.le_coc_requests[identifier]
-
     def _on_response(self, connection, sig_cid, frame, original):
-        request = self.manager.le_coc_requests.get(frame.identifier)
+        request = bumble_compat.pending_le_coc_request(self.manager, frame.identifier)
         chan = bc = None
         if request is not None:
             for c in self.channels:
@@ -408,24 +391,18 @@ class L2cap:
     def _prepare(self, chan, bc):
         """Take flow control and reception away from Bumble's defaults."""
         bumble_compat.adopt_le_coc_channel(bc)  # a peer that breaks flow control loses the channel
-        bc.peer_credits_threshold = -1  # never top the peer up by itself: we do, once drained
         bc.sink = lambda sdu: self._on_sdu(chan, sdu)
-        on_credits = bc.on_credits
 
         def credits_arrived(count):
-            on_credits(count)
             if bc.state == bc.State.CONNECTED:
                 self._on_credits(chan, count)
 
-        bc.on_credits = credits_arrived
-        on_pdu = bc.on_pdu
-
         def pdu_arrived(pdu):
-            on_pdu(pdu)
             if bc.peer_credits == 0 and bc.in_sdu is not None and chan.state == "open" and bc.state == bc.State.CONNECTED:
                 self._finish_sdu(chan, bc)
 
-        bc.on_pdu = pdu_arrived
+        # We top the peer up ourselves, once the application has drained the channel.
+        bumble_compat.tap_le_coc_channel(bc, credits_arrived, pdu_arrived)
         bc.on(bc.EVENT_CLOSE, lambda: self._closed(chan, 0, True))
 
     def _opened(self, chan, bc):
@@ -541,10 +518,7 @@ class L2cap:
                 self.channels.remove(chan)
         bc = chan.bc
         if bc is not None and self.manager is not None:
-            # Bumble forgets the channel by our CID only; the peer's CID would stay taken.
-            by_peer = self.manager.le_coc_channels.get(chan.link.handle, {})
-            if by_peer.get(bc.destination_cid) is bc:
-                del by_peer[bc.destination_cid]
+            bumble_compat.forget_le_coc_by_peer_cid(self.manager, bc)
         if notify:
             self.port.sink.on_l2cap_disconnect(chan.link.handle, chan.cid, chan.psm, status,
                                                lambda: self._hide(chan))

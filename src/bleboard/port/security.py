@@ -215,7 +215,7 @@ class Security:
         self.device = device
         device.bleboard_security = self
         device.min_key_size = MIN_KEY_SIZE
-        device.smp_session_proxy = GuardedSession
+        bumble_compat.use_smp_session_class(device, GuardedSession)
         device.pairing_config_factory = self._pairing_config
 
     def started(self):
@@ -280,10 +280,8 @@ class Security:
 
     def _end_session(self, link):
         """Forget a finished SMP session so a later pairing on this link starts afresh."""
-        sessions = self.device.smp_manager.sessions
-        session = sessions.get(link.handle)
-        if session is not None and (session.completed or not link.pairing):
-            sessions.pop(link.handle, None)
+        bumble_compat.forget_smp_session(
+            self.device, link.handle, lambda session: session.completed or not link.pairing)
 
     def _on_paired(self, link, keys):
         link.pairing = False

@@ -177,7 +177,7 @@ class BumblePort:
 
     async def _use_random(self, device, address):
         await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=address))
-        device.random_address = device.static_address = address
+        bumble_compat.use_random_address(device, address)
         self.own_addr_type = 1
         self.own_addr = bytes(reversed(bytes(address)))
 
