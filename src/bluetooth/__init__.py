@@ -11,9 +11,9 @@ from ._uuid import UUID
 
 def _shutdown():
     """Stop every radio of this process cleanly (called at exit by `bleboard run`)."""
-    from bleboard.port import loop
+    from ._ble import _shutdown_default_port
 
-    loop.shutdown()
+    _shutdown_default_port()
 
 
 def _soft_reset():

@@ -6,6 +6,7 @@ leave here as OSError(errno). While a method runs on the main thread, irq delive
 held back until it returns: a BLE call is atomic on a board.
 """
 
+import sys
 import threading
 
 from . import _args, _events
@@ -445,6 +446,13 @@ def _default_port_factory(options):
     from bleboard.port.stack import BumblePort
 
     return BumblePort(options)
+
+
+def _shutdown_default_port():
+    """At exit: close the default port's radios and its loop thread, if it was ever loaded."""
+    loop = sys.modules.get("bleboard.port.loop")
+    if loop is not None:
+        loop.shutdown()
 
 
 def _default_scheduler():
