@@ -528,10 +528,11 @@ def forget_le_coc_request(manager, channel):
             del manager.le_coc_requests[identifier]
 
 
-def tap_le_coc_channel(channel, on_credits, on_pdu):
+def tap_le_coc_channel(channel, on_credits, on_stuck_in_sdu):
     """Own a channel's credits: Bumble never tops the peer up by itself (a negative
-    peer_credits_threshold), and on_credits(count)/on_pdu(pdu) run after Bumble's
-    LeCreditBasedChannel.on_credits/on_pdu."""
+    peer_credits_threshold); on_credits(count) runs after LeCreditBasedChannel.on_credits,
+    and on_stuck_in_sdu() after an on_pdu that left the peer without credits in the middle
+    of an SDU (peer_credits, in_sdu)."""
     channel.peer_credits_threshold = -1
     credits_handler = channel.on_credits
     pdu_handler = channel.on_pdu
@@ -542,7 +543,8 @@ def tap_le_coc_channel(channel, on_credits, on_pdu):
 
     def pdu_arrived(pdu):
         pdu_handler(pdu)
-        on_pdu(pdu)
+        if channel.peer_credits == 0 and channel.in_sdu is not None:
+            on_stuck_in_sdu()
 
     channel.on_credits = credits_arrived
     channel.on_pdu = pdu_arrived
@@ -551,3 +553,24 @@ def tap_le_coc_channel(channel, on_credits, on_pdu):
 def pending_le_coc_request(manager, identifier):
     """Our LE credit-based connection request a response answers (ChannelManager.le_coc_requests)."""
     return manager.le_coc_requests.get(identifier)
+
+
+def peer_credits(channel):
+    """How many PDUs the peer may still send us (LeCreditBasedChannel.peer_credits)."""
+    return channel.peer_credits
+
+
+def give_credits(manager, channel, count):
+    """Send the peer `count` credits and count them as Bumble would (peer_credits)."""
+    channel.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
+        identifier=manager.next_identifier(channel.connection), cid=channel.source_cid, credits=count))
+    channel.peer_credits += count
+
+
+def credits_to_finish_sdu(channel, min_mps):
+    """PDUs of min_mps octets the peer needs to finish the SDU it is in (in_sdu holds the
+    2-octet SDU length and what has arrived; in_sdu_length is the SDU's length)."""
+    received = channel.in_sdu
+    if received is None or len(received) < 2:
+        return 1
+    return max(1, -(-(channel.in_sdu_length + 2 - len(received)) // min_mps))

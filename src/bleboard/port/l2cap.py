@@ -397,12 +397,12 @@ class L2cap:
             if bc.state == bc.State.CONNECTED:
                 self._on_credits(chan, count)
 
-        def pdu_arrived(pdu):
-            if bc.peer_credits == 0 and bc.in_sdu is not None and chan.state == "open" and bc.state == bc.State.CONNECTED:
+        def stuck_in_sdu():
+            if chan.state == "open" and bc.state == bc.State.CONNECTED:
                 self._finish_sdu(chan, bc)
 
         # We top the peer up ourselves, once the application has drained the channel.
-        bumble_compat.tap_le_coc_channel(bc, credits_arrived, pdu_arrived)
+        bumble_compat.tap_le_coc_channel(bc, credits_arrived, stuck_in_sdu)
         bc.on(bc.EVENT_CLOSE, lambda: self._closed(chan, 0, True))
 
     def _opened(self, chan, bc):
@@ -445,7 +445,7 @@ class L2cap:
         """Whether _grant would send credits (read across threads: the radio loop only ever
         lowers peer_credits before the RECV event that leads here, so a later drain sees it)."""
         bc = chan.bc
-        return bc is not None and bc.peer_credits * 2 <= credits_for(chan.our_mtu)
+        return bc is not None and bumble_compat.peer_credits(bc) * 2 <= credits_for(chan.our_mtu)
 
     def _grant(self, chan):
         """The application has read everything: top the peer's credits up to the window."""
@@ -456,25 +456,18 @@ class L2cap:
             if chan.rx:
                 return
         window = credits_for(chan.our_mtu)
-        count = window - bc.peer_credits
+        left = bumble_compat.peer_credits(bc)
         # Top up once the peer is down to half its credits: one frame per few SDUs, as
         # Bumble does. Every SDU fits one PDU (our MPS is the MTU), so a stalled peer has
         # none left and always gets them.
-        if count > 0 and bc.peer_credits * 2 <= window:
-            bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
-                identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=count))
-            bc.peer_credits += count
+        if window - left > 0 and left * 2 <= window:
+            bumble_compat.give_credits(self.manager, bc, window - left)
 
     def _finish_sdu(self, chan, bc):
         """The peer ran out of credits in the middle of an SDU (it cuts SDUs into PDUs
         smaller than our MPS): without more it could never finish it, and the application
         could never drain. Give what the rest of this SDU needs at the smallest PDU size."""
-        missing = 1
-        if len(bc.in_sdu) >= 2:
-            missing = max(1, -(-(bc.in_sdu_length + 2 - len(bc.in_sdu)) // MIN_MPS))
-        bc.send_control_frame(l2cap.L2CAP_LE_Flow_Control_Credit(
-            identifier=self.manager.next_identifier(bc.connection), cid=bc.source_cid, credits=missing))
-        bc.peer_credits += missing
+        bumble_compat.give_credits(self.manager, bc, bumble_compat.credits_to_finish_sdu(bc, MIN_MPS))
 
     def _on_credits(self, chan, count):
         with self.lock:
