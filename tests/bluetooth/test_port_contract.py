@@ -34,14 +34,29 @@ def test_bumble_port_and_sink_type_check_against_the_contract(tmp_path):
     if importlib.util.find_spec("mypy") is None:
         pytest.fail("mypy is missing: install the test extra (pip install -e '.[test]')")
     check = pathlib.Path(__file__).with_name("port_contract_check.py")
+    # In the same run, a port that lacks a method and one whose method takes other
+    # arguments must be refused: the check above is not vacuous.
+    broken = tmp_path / "broken_port.py"
+    broken.write_text(
+        "from bleboard.port.stack import BumblePort\n"
+        "from bluetooth._port import Port\n"
+        "class Partial:\n"
+        "    def start(self, sink, settings): pass\n"
+        "class OtherScan(BumblePort):\n"
+        "    def scan(self, duration_ms): pass\n"
+        "partial: Port = Partial()\n"
+        "other: Port = OtherScan({})\n"
+    )
     env = dict(os.environ, MYPYPATH=str(SRC))
     # Bumble's own typing gaps are not ours to fix: its modules are read but not reported.
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--follow-imports=silent", "--python-version", "3.11",
-         "--cache-dir", str(tmp_path / "mypy"), "--no-color-output", str(check)],
+         "--cache-dir", str(tmp_path / "mypy"), "--no-color-output", "--no-error-summary", str(check), str(broken)],
         capture_output=True, text=True, env=env, timeout=280, cwd=ROOT,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert not [e for e in errors if "port_contract_check.py" in e], result.stdout + result.stderr
+    assert [e.split(":")[1] for e in errors if "broken_port.py" in e] == ["7", "8"], result.stdout + result.stderr
 
 
 def test_the_binding_imports_neither_the_port_nor_bumble():
