@@ -7,6 +7,8 @@ import pytest
 import bluetooth
 from bluetooth import UUID
 
+IRQ_PERIPHERAL_DISCONNECT = 8
+
 
 def oserr(excinfo, num):
     assert excinfo.value.errno == num, excinfo.value
@@ -198,13 +200,13 @@ def test_connect_timeout_and_cancel_end_the_attempt(boards):
     deadline = time.monotonic() + 5
     while not events and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert events == [(8, (0xFFFF, 0xFF, bytes(6)))]
+    assert events == [(IRQ_PERIPHERAL_DISCONNECT, (0xFFFF, 0xFF, bytes(6)))]
     events.clear()
     ble.gap_connect(*nobody, 5000)
     ble.gap_connect(None)
     deadline = time.monotonic() + 5
     while not events and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert events == [(8, (0xFFFF, 0xFF, bytes(6)))]
+    assert events == [(IRQ_PERIPHERAL_DISCONNECT, (0xFFFF, 0xFF, bytes(6)))]
     time.sleep(0.3)
     assert len(events) == 1  # exactly one end per attempt

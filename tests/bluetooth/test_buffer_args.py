@@ -9,6 +9,7 @@ import pytest
 from bluetooth import UUID
 from test_irq_delivery import connect, wait_until
 
+IRQ_CENTRAL_CONNECT = 1
 IRQ_GATTS_WRITE = 3
 IRQ_GATTC_WRITE_DONE = 17
 IRQ_GATTC_NOTIFY = 18
@@ -33,7 +34,7 @@ def test_gatt_calls_take_str(boards):
     assert periph.gatts_write(h, "caf\u00e9") == 5  # MicroPython returns the byte count
     assert periph.gatts_read(h) == "caf\u00e9".encode()
     conn = connect(central, periph, c_events, p_events)
-    p_conn = [d for e, d in p_events if e == 1][0][0]
+    p_conn = [d for e, d in p_events if e == IRQ_CENTRAL_CONNECT][0][0]
     central.gattc_write(conn, h, "from client", 1)
     wait_until(lambda: any(e == IRQ_GATTC_WRITE_DONE for e, _ in c_events))
     wait_until(lambda: any(e == IRQ_GATTS_WRITE for e, _ in p_events))

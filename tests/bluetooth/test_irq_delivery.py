@@ -10,6 +10,7 @@ IRQ_GATTS_WRITE = 3
 IRQ_SCAN_RESULT = 5
 IRQ_SCAN_DONE = 6
 IRQ_PERIPHERAL_CONNECT = 7
+IRQ_GATTC_READ_RESULT = 15
 
 
 def wait_until(predicate, timeout=5.0):
@@ -115,5 +116,5 @@ def test_remote_write_visible_inside_handler_and_calls_from_handler(boards):
     wait_until(lambda: len(values) == 5)
     assert values == [b"w0", b"w1", b"w2", b"w3", b"w4"]
     central.gattc_read(conn, h)
-    wait_until(lambda: any(e == 15 for e, _ in c_events))
-    assert [d[2] for e, d in c_events if e == 15] == [b"answer"]
+    wait_until(lambda: any(e == IRQ_GATTC_READ_RESULT for e, _ in c_events))
+    assert [d[2] for e, d in c_events if e == IRQ_GATTC_READ_RESULT] == [b"answer"]

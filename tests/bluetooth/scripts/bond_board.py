@@ -7,6 +7,16 @@ import time
 
 import bluetooth
 
+IRQ_CENTRAL_CONNECT = 1
+IRQ_CENTRAL_DISCONNECT = 2
+IRQ_PERIPHERAL_CONNECT = 7
+IRQ_PERIPHERAL_DISCONNECT = 8
+IRQ_ENCRYPTION_UPDATE = 28
+IRQ_GET_SECRET = 29
+IRQ_SET_SECRET = 30
+IRQ_PASSKEY_ACTION = 31
+SEC_PEER = 2  # the peer's bond record
+
 role, store_path = sys.argv[1], sys.argv[2]
 peer = bytes.fromhex(sys.argv[3]) if len(sys.argv) > 3 else None
 
@@ -26,17 +36,17 @@ def save():
 
 
 def irq(event, data):
-    if event == 29:
+    if event == IRQ_GET_SECRET:
         sec_type, index, key = data
         if key is None:
             values = [v for k, v in sorted(store.items()) if k.startswith("%d:" % sec_type)]
             return bytes.fromhex(values[index]) if index < len(values) else None
         value = store.get("%d:%s" % (sec_type, bytes(key).hex()))
         return bytes.fromhex(value) if value else None
-    if event == 30:
+    if event == IRQ_SET_SECRET:
         sec_type, key, value = data
         name = "%d:%s" % (sec_type, bytes(key).hex())
-        if sec_type == 2:
+        if sec_type == SEC_PEER:
             print("SET_SECRET peer record", "delete" if value is None else "store")
         if value is None:
             found = store.pop(name, None) is not None
@@ -45,9 +55,9 @@ def irq(event, data):
             found = True
         save()
         return found
-    if event == 31:
+    if event == IRQ_PASSKEY_ACTION:
         print("PASSKEY_ACTION (unexpected)")
-    if event == 28:
+    if event == IRQ_ENCRYPTION_UPDATE:
         print("ENCRYPTION_UPDATE", tuple(data[1:]))
     events.append((event, tuple(bytes(x) if isinstance(x, memoryview) else x for x in data)))
 
@@ -71,15 +81,15 @@ ble.active(True)
 if role == "peripheral":
     print("ADDR", ble.config("mac")[1].hex(), flush=True)
     ble.gap_advertise(20000)
-    wait_for(1)
-    wait_for(28)
-    wait_for(2)
+    wait_for(IRQ_CENTRAL_CONNECT)
+    wait_for(IRQ_ENCRYPTION_UPDATE)
+    wait_for(IRQ_CENTRAL_DISCONNECT)
 else:
     ble.gap_connect(0, peer)
-    conn = wait_for(7)[0]
+    conn = wait_for(IRQ_PERIPHERAL_CONNECT)[0]
     ble.gap_pair(conn)
-    wait_for(28)
+    wait_for(IRQ_ENCRYPTION_UPDATE)
     time.sleep(0.5)  # an application uses the link a little before leaving
     ble.gap_disconnect(conn)
-    wait_for(8)
+    wait_for(IRQ_PERIPHERAL_DISCONNECT)
 ble.active(False)
