@@ -8,9 +8,7 @@ import os
 
 from . import _args
 from ._api import _api, _positional_only
-from ._port import IRQ_GET_SECRET, IRQ_SET_SECRET
-
-SEC_IRK = 10
+from ._port import IRQ_GET_SECRET, IRQ_SET_SECRET, SEC_IRK
 
 
 class SecurityMethods:

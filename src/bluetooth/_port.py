@@ -67,6 +67,13 @@ FLAG_WRITE_ENCRYPTED = 0x1000
 FLAG_WRITE_AUTHENTICATED = 0x2000
 FLAG_WRITE_AUTHORIZED = 0x4000
 
+# ---- secret types of on_get_secret/on_set_secret, and passkey actions -------------------
+SEC_PEER = 2  # a peer's bond record (NimBLE's peer security record)
+SEC_IRK = 10  # our identity resolving key, asked for by the binding at start-up
+PASSKEY_ACTION_INPUT = 2
+PASSKEY_ACTION_DISPLAY = 3
+PASSKEY_ACTION_NUMERIC_COMPARISON = 4
+
 # ---- irq codes (the binding's choice; listed for readers of the contract) ---------------
 IRQ_CENTRAL_CONNECT = 1
 IRQ_CENTRAL_DISCONNECT = 2

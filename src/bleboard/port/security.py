@@ -16,7 +16,10 @@ from bumble import hci, smp
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
-from bluetooth._port import EALREADY, EINVAL, PortError
+from bluetooth._port import (
+    EALREADY, EINVAL, PASSKEY_ACTION_DISPLAY as ACTION_DISPLAY, PASSKEY_ACTION_INPUT as ACTION_INPUT,
+    PASSKEY_ACTION_NUMERIC_COMPARISON as ACTION_NUMERIC_COMPARISON, SEC_PEER, PortError,
+)
 
 from . import bumble_compat
 
@@ -25,12 +28,8 @@ log = logging.getLogger("bleboard.port")
 ANSWER_TIMEOUT = 10.0  # the application answering a secret request
 USER_TIMEOUT = 30.0  # a person answering a passkey action (SMP's own timeout)
 PAIRING_TIMEOUT = 35.0
-SEC_PEER = 2  # MicroPython/NimBLE: peer security record
 MIN_KEY_SIZE = 16  # as BTstack: refuse shorter keys (Bumble never checks)
 
-ACTION_INPUT = 2
-ACTION_DISPLAY = 3
-ACTION_NUMERIC_COMPARISON = 4
 
 # NIST P-256: y^2 = x^3 - 3x + b (mod p)
 _P256_P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
