@@ -1,4 +1,4 @@
-"""irq event codes and delivery: queue from the radio thread, run on the main thread.
+"""irq delivery: queued from the port's threads, run on the scheduler's thread (the codes are in _port.py).
 
 Delivery follows spec §5: one handler call at a time, in the order the stack produced
 the events; data buffers are read-only memoryviews valid only during the call (released
