@@ -283,3 +283,18 @@ async def test_colliding_updates_end_for_both_hosts():
     )
     assert c_air.channel.parameters.interval == 16
     assert c_conn.parameters.connection_interval == p_conn.parameters.connection_interval == 20.0
+
+
+@run
+async def test_encrypted_pdus_carry_a_mic_and_fewer_fit_in_an_event():
+    central, peripheral, c_conn, p_conn, c_air, _ = await board_pair(7.5)
+    channel = c_air.channel
+    await c_conn.pair()
+    assert c_conn.is_encrypted and channel.encrypted
+    at_peripheral = Received(peripheral)
+    channel.history.clear()
+    for i in range(40):  # one full 27-octet LL PDU each
+        c_conn.send_l2cap_pdu(TEST_CID, bytes([i]) * 23)
+    await at_peripheral.reach(40)
+    # 27 octets + MIC on 1M is 328 us: 7500 / (328 + 150 + 80 + 150) = 10.6, so 10 (11 without MIC).
+    assert max(r.central_sent for r in channel.history) == 10
