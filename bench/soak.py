@@ -188,11 +188,12 @@ def connect(hub, peripheral, link):
 def drive(senders, duration, period_ms, watched):
     """Send on every (board, End) each period for `duration` s. `watched`: {name: pid} of
     processes to measure; returns [(name, (rss, threads, fds) after the warm-up, the same
-    at the end, peak rss)]."""
+    at the end, peak rss, rss at the start)]."""
     warmup = min(60.0, duration / 5)
     start = time.monotonic()
     base = {}
     peak = dict.fromkeys(watched, 0.0)
+    first = {name: rss_mb(pid) for name, pid in watched.items()}
     next_report = start + warmup
     tick = period_ms / 1000.0
     ticks = 0
@@ -216,7 +217,7 @@ def drive(senders, duration, period_ms, watched):
     out = []
     for name, pid in watched.items():
         f = figures(pid)
-        out.append((name, base.get(name), f, max(peak[name], f[0])))
+        out.append((name, base.get(name), f, max(peak[name], f[0]), first[name]))
     return out
 
 
@@ -311,14 +312,14 @@ def report(ends, dropped, elapsed, measured):
     for m in errors[:10]:
         print("    " + m)
     ok = lost_acked == 0 and notes_sent == notes_got and not errors and not dropped and ind_failed == 0
-    for name, base, end_figures, peak in measured:
+    for name, base, end_figures, peak, first in measured:
         if base is None:
             print("  %s: run shorter than its warm-up, no memory or resource figures" % name)
             continue
         rss0, th0, fd0 = base
         rss1, th1, fd1 = end_figures
-        print("  %s: RSS after warm-up %.1f MB, at end %.1f MB (%+.1f MB), peak %.1f MB; threads %d -> %d; fds %d -> %d"
-              % (name, rss0, rss1, rss1 - rss0, peak, th0, th1, fd0, fd1))
+        print("  %s: RSS at start %.1f MB, after warm-up %.1f MB, at end %.1f MB (%+.1f MB), peak %.1f MB;"
+              " threads %d -> %d; fds %d -> %d" % (name, first, rss0, rss1, rss1 - rss0, peak, th0, th1, fd0, fd1))
         ok = ok and abs(rss1 - rss0) <= RSS_LIMIT_MB and th1 <= th0 and fd1 <= fd0
     print("soak: %s" % ("PASS" if ok else "FAIL"), flush=True)
     return ok

@@ -7,7 +7,7 @@ what the hub sends, and answers two commands on stdin:
                           "SENT notifications indications acknowledged failed"
   report N A           -> wait until the hub's N notifications and A acknowledged
                           indications arrived (bounded), then print "ERROR ..." lines and
-                          "RESULT got_notify got_indicate links_lost rss0 rss1 peak th0 th1 fd0 fd1"
+                          "RESULT got_notify got_indicate links_lost rss0 rss1 peak th0 th1 fd0 fd1 rss_start"
 `RemoteBoard` starts that process and speaks this protocol for bench/soak.py.
 """
 
@@ -45,7 +45,7 @@ class RemoteBoard:
         threading.Thread(target=self._read, name="soak-board-%d" % link, daemon=True).start()
         self.sent = self.received = None
         self.lost_links = 0
-        self._figures = ("board %d" % link, None, None, 0.0)
+        self._figures = ("board %d" % link, None, None, 0.0, 0.0)
 
     def _read(self):
         for line in self.proc.stdout:
@@ -93,10 +93,11 @@ class RemoteBoard:
         got_n, got_i, lost = (int(f) for f in fields[:3])
         rss0, rss1, peak = (float(f) for f in fields[3:6])
         th0, th1, fd0, fd1 = (int(f) for f in fields[6:10])
+        first = float(fields[10])
         self.received = Counts(got_notify=got_n, got_indicate=got_i, errors=errors)
         self.lost_links = lost
         base = None if rss0 < 0 else (rss0, th0, fd0)
-        self._figures = ("board %d" % self.link, base, (rss1, th1, fd1), peak)
+        self._figures = ("board %d" % self.link, base, (rss1, th1, fd1), peak, first)
 
     def figures(self):
         return self._figures
@@ -138,6 +139,7 @@ def board_main(link, period_ms, warmup_s):
         print("no connection from the hub")
         return 1
     print("UP")
+    first = figures()[0]
     start = time.monotonic()
     base = None
     peak = 0.0
@@ -172,9 +174,9 @@ def board_main(link, period_ms, warmup_s):
     for message in end.errors:
         print("ERROR " + message)
     rss0, th0, fd0 = base if base is not None else (-1.0, 0, 0)
-    print("RESULT %d %d %d %.1f %.1f %.1f %d %d %d %d" % (
+    print("RESULT %d %d %d %.1f %.1f %.1f %d %d %d %d %.1f" % (
         end.got_notify, end.got_indicate, board.lost_links, rss0, final[0], max(peak, final[0]), th0, final[1], fd0,
-        final[2]))
+        final[2], first))
     return 0
 
 
