@@ -298,3 +298,25 @@ async def test_encrypted_pdus_carry_a_mic_and_fewer_fit_in_an_event():
     await at_peripheral.reach(40)
     # 27 octets + MIC on 1M is 328 us: 7500 / (328 + 150 + 80 + 150) = 10.6, so 10 (11 without MIC).
     assert max(r.central_sent for r in channel.history) == 10
+
+
+@run
+async def test_colliding_phy_requests_the_central_wins():
+    central, peripheral, c_conn, p_conn, c_air, _ = await board_pair(30.0)
+    failures = []
+    peripheral.host.on("connection_phy_update_failure", lambda handle, status: failures.append(status))
+    at_peripheral = asyncio.ensure_future(wait_event(peripheral.host, "connection_phy_update"))
+    at_central = asyncio.ensure_future(wait_event(central.host, "connection_phy_update"))
+    # Both hosts ask in the same loop turn: each controller sends LL_PHY_REQ before hearing the
+    # other's. The central's procedure goes on (and meets the peripheral's preferences: 2M), the
+    # peripheral's own request is refused with a collision.
+    await asyncio.gather(
+        p_conn.set_phy(tx_phys=[hci.Phy.LE_2M, hci.Phy.LE_CODED], rx_phys=[hci.Phy.LE_2M, hci.Phy.LE_CODED]),
+        c_conn.set_phy(tx_phys=[hci.Phy.LE_2M], rx_phys=[hci.Phy.LE_2M]),
+    )
+    _, phy = await at_central
+    assert (phy.tx_phy, phy.rx_phy) == (hci.Phy.LE_2M, hci.Phy.LE_2M)
+    assert c_air.channel.phy == [timing.LE_2M, timing.LE_2M]
+    _, phy = await at_peripheral
+    assert (phy.tx_phy, phy.rx_phy) == (hci.Phy.LE_2M, hci.Phy.LE_2M)
+    assert failures == [E.LMP_ERROR_TRANSACTION_COLLISION_OR_LL_PROCEDURE_COLLISION_ERROR]

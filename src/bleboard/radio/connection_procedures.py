@@ -357,6 +357,13 @@ class ConnectionProcedures:
                 connection.send_ll_control_pdu(ll.RejectExtInd(
                     reject_opcode=_Op.LL_CONNECTION_PARAM_REQ, error_code=_PROCEDURE_COLLISION
                 ))
+        elif isinstance(packet, ll.RejectExtInd) and packet.reject_opcode == _Op.LL_PHY_REQ:
+            state.phy_request = None  # the central's procedure, already under way, reports as usual
+            phy = connection.channel.phy if connection.channel is not None else (timing.LE_1M, timing.LE_1M)
+            self.send_hci_packet(hci.HCI_LE_PHY_Update_Complete_Event(
+                status=packet.error_code, connection_handle=connection.handle,
+                tx_phy=phy[connection.side], rx_phy=phy[1 - connection.side],
+            ))
         elif isinstance(packet, ll.RejectExtInd) and packet.reject_opcode == _Op.LL_CONNECTION_PARAM_REQ:
             state.update_pending = state.update_requested = False
             self.send_hci_packet(hci.HCI_LE_Connection_Update_Complete_Event(
@@ -379,7 +386,12 @@ class ConnectionProcedures:
             if connection.role == hci.Role.CENTRAL:
                 self._decide_phy(connection, packet.tx_phys, packet.rx_phys)
         elif isinstance(packet, PhyReq):
-            if connection.role == hci.Role.CENTRAL:
+            if connection.role == hci.Role.CENTRAL and state.phy_pending:
+                # Both asked at once: the central's procedure goes on, the peripheral's is refused.
+                connection.send_ll_control_pdu(ll.RejectExtInd(
+                    reject_opcode=_Op.LL_PHY_REQ, error_code=_PROCEDURE_COLLISION
+                ))
+            elif connection.role == hci.Role.CENTRAL:
                 self._decide_phy(connection, packet.tx_phys, packet.rx_phys)
             else:
                 state.phy_pending = True
