@@ -470,10 +470,18 @@ def cccd_value(server, connection, value_handle):
     return int.from_bytes(value, "little") if value else 0
 
 
-def use_random_address(device, address):
-    """Record the random address we wrote to the controller as Device.random_address and
-    static_address (Bumble's advertising and connecting read them), without a second command."""
-    device.random_address = device.static_address = address
+def use_random_address(device, address, static=True):
+    """Record the random address we wrote to the controller as Device.random_address (and
+    static_address when it is our identity): Bumble's advertising and connecting read them."""
+    device.random_address = address
+    if static:
+        device.static_address = address
+
+
+def use_public_address(device, address):
+    """Record the public address a vendor command gave the controller as Device.public_address,
+    which Bumble read once at power-on."""
+    device.public_address = address
 
 
 def use_smp_session_class(device, session_class):

@@ -18,6 +18,8 @@ from bumble.device import (
 
 from bluetooth._port import EALREADY, EBUSY, EINVAL, PortError
 
+from . import bumble_compat
+
 log = logging.getLogger("bleboard.port")
 
 NO_ADDR = (0xFFFF, 0xFF, bytes(6))
@@ -151,7 +153,7 @@ class Gap:
     async def _use_nrpa(self):
         address = hci.Address.generate_private_address()
         await self.device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=address))
-        self.device.random_address = address
+        bumble_compat.use_random_address(self.device, address, static=False)
 
     async def _stop_advertising(self):
         if self.adv_timer is not None:

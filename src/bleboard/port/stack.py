@@ -191,7 +191,7 @@ class BumblePort:
             if response.return_parameters.status != 0:
                 return False
             reply = await device.send_command(hci.HCI_Read_BD_ADDR_Command())
-            device.public_address = reply.return_parameters.bd_addr
+            bumble_compat.use_public_address(device, reply.return_parameters.bd_addr)
         except Exception as exc:  # noqa: BLE001 - a controller without the vendor command
             log.debug("controller refused Write BD_ADDR: %r", exc)
             return False
