@@ -263,3 +263,20 @@ def test_a_remote_write_is_stored_before_the_handler_runs():
     made[0].sink.on_gatts_read_request(1, handle, lambda status, value: answered.append((status, value)))
     assert values == [(3, (1, handle), b"new"), (4, (1, handle), b"new")]
     assert answered == [True, (0, b"new")]
+
+
+def test_a_soft_reset_keeps_the_injected_port_and_scheduler():
+    ble, made, sched = _loopback()
+    ble.active(True)
+    old = bluetooth.BLE._singleton
+    bluetooth.BLE._singleton = ble
+    try:
+        bluetooth.BLE._soft_reset()
+        fresh = bluetooth.BLE._singleton
+        assert fresh is not ble and fresh._port is made[0]  # the board keeps its radio
+        assert fresh._events.sched is sched and fresh._port_factory is ble._port_factory
+        assert fresh.active() is False
+        fresh.active(True)
+        assert len(made) == 1 and made[0].active  # restarted, not made anew
+    finally:
+        bluetooth.BLE._singleton = old
