@@ -54,8 +54,14 @@ class SecretStore(KeyStore):
     def __init__(self, security):
         self.security = security
 
-    async def _ask(self, question, *data):
-        """question: the sink's on_get_secret or on_set_secret; its answer, or None in time."""
+    def _get_secret(self, sec_type, index, key):
+        return self._ask(lambda sink, answer: sink.on_get_secret(sec_type, index, key, answer))
+
+    def _set_secret(self, sec_type, key, value):
+        return self._ask(lambda sink, answer: sink.on_set_secret(sec_type, key, value, answer))
+
+    async def _ask(self, question):
+        """question(sink, answer) raises the irq; the application's answer, or None in time."""
         port = self.security.port
         if not port.active:
             return None
@@ -65,7 +71,7 @@ class SecretStore(KeyStore):
         def finish(result):
             loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(result))
 
-        getattr(port.sink, question)(*data, finish)
+        question(port.sink, finish)
         try:
             return await asyncio.wait_for(answer, ANSWER_TIMEOUT)
         except asyncio.TimeoutError:
@@ -81,7 +87,7 @@ class SecretStore(KeyStore):
             return None  # like NimBLE, a record of the wrong shape is ignored
 
     async def get(self, name):
-        blob = await self._ask("on_get_secret", SEC_PEER, 0, record_key(hci.Address(name)))
+        blob = await self._get_secret(SEC_PEER, 0, record_key(hci.Address(name)))
         decoded = self._decode(blob) if blob is not None else None
         if decoded:
             self.security.bonded_peers.add(name)
@@ -96,7 +102,7 @@ class SecretStore(KeyStore):
         if not bonding:
             return  # paired without bonding: nothing is stored (spec §3.14)
         blob = json.dumps({"addr": name, "keys": keys.to_dict()}, sort_keys=True).encode()
-        stored = await self._ask("on_set_secret", SEC_PEER, record_key(address), blob)
+        stored = await self._set_secret(SEC_PEER, record_key(address), blob)
         if stored:
             self.security.bonded_peers.add(name)
         else:
@@ -104,12 +110,12 @@ class SecretStore(KeyStore):
 
     async def delete(self, name):
         self.security.bonded_peers.discard(name)
-        await self._ask("on_set_secret", SEC_PEER, record_key(hci.Address(name)), None)
+        await self._set_secret(SEC_PEER, record_key(hci.Address(name)), None)
 
     async def get_all(self):
         found = []
         for index in range(64):
-            blob = await self._ask("on_get_secret", SEC_PEER, index, None)
+            blob = await self._get_secret(SEC_PEER, index, None)
             if blob is None:
                 break
             decoded = self._decode(blob)
