@@ -439,11 +439,8 @@ def adopt_le_coc_channel(channel):
 
 
 def tap_gatt_client(client, on_notify, on_indicate, on_response):
-    """Take a connection's server-initiated values, and hear of each response as it arrives.
-
-    Replaces GattClient.on_att_handle_value_notification/_indication (Bumble would route
-    them to its own subscribers) and wraps GattClient.on_gatt_pdu, which receives every
-    ATT PDU of the bearer; on_response() runs before Bumble handles a response."""
+    """Replace GattClient.on_att_handle_value_notification/_indication (Bumble's subscribers), and
+    wrap GattClient.on_gatt_pdu: on_response() runs before Bumble handles each response."""
     client.on_att_handle_value_notification = on_notify
     client.on_att_handle_value_indication = on_indicate
     receive = client.on_gatt_pdu
@@ -458,29 +455,25 @@ def tap_gatt_client(client, on_notify, on_indicate, on_response):
 
 
 def allow_mtu_exchange_again(client):
-    """GattClient.request_mtu does nothing after the first exchange (its mtu_exchange_done
-    flag); MicroPython lets an application exchange again."""
+    """GattClient.request_mtu does nothing once mtu_exchange_done; MicroPython exchanges again."""
     client.mtu_exchange_done = False
 
 
 def cccd_value(server, connection, value_handle):
-    """What a client wrote to a characteristic's CCCD, from Server.subscribers (bytes by
-    connection, then by value handle): 0 none, 1 notify, 2 indicate."""
+    """A client's CCCD (Server.subscribers[connection][value_handle]): 0, 1 notify, 2 indicate."""
     value = server.subscribers.get(connection, {}).get(value_handle)
     return int.from_bytes(value, "little") if value else 0
 
 
 def use_random_address(device, address, static=True):
-    """Record the random address we wrote to the controller as Device.random_address (and
-    static_address when it is our identity): Bumble's advertising and connecting read them."""
+    """Device.random_address (and static_address, for our identity), read when advertising and connecting."""
     device.random_address = address
     if static:
         device.static_address = address
 
 
 def use_public_address(device, address):
-    """Record the public address a vendor command gave the controller as Device.public_address,
-    which Bumble read once at power-on."""
+    """Device.public_address, read once at power-on, after a vendor command changed it."""
     device.public_address = address
 
 
@@ -489,9 +482,36 @@ def use_smp_session_class(device, session_class):
     device.smp_session_proxy = session_class
 
 
+def set_authenticated(connection, authenticated):
+    """Bumble sets Connection.authenticated for every pairing (its permission checks read it);
+    MicroPython counts MITM-protected pairings only."""
+    connection.authenticated = authenticated
+
+
+def skip_resolving_list_refresh(device):
+    """Device.refresh_resolving_list reads the whole key store after each bond; NimBLE does not."""
+
+    async def refresh():
+        pass
+
+    device.refresh_resolving_list = refresh
+
+
+def watch_missing_long_term_keys(device, on_missing):
+    """Wrap Host.long_term_key_provider: on_missing(conn_handle) when a peer asks for a key we lack."""
+    provider = device.host.long_term_key_provider
+
+    async def long_term_key(handle, rand, ediv):
+        ltk = await provider(handle, rand, ediv)
+        if ltk is None:
+            on_missing(handle)
+        return ltk
+
+    device.host.long_term_key_provider = long_term_key
+
+
 def forget_smp_session(device, conn_handle, finished):
-    """Drop a connection's SMP Session from Manager.sessions so the next pairing starts afresh;
-    `finished(session)` says whether it is done."""
+    """Drop a finished SMP Session from Manager.sessions so the next pairing starts afresh."""
     sessions = device.smp_manager.sessions
     session = sessions.get(conn_handle)
     if session is not None and finished(session):
@@ -499,10 +519,8 @@ def forget_smp_session(device, conn_handle, finished):
 
 
 def intercept_le_coc_signalling(manager, on_request, on_response):
-    """Handle LE credit-based connection requests and responses before Bumble does.
-
-    ChannelManager dispatches signalling frames with getattr(self, "on_<name>"), so the
-    instance attributes win; each handler gets Bumble's own as its last argument."""
+    """See LE credit-based connection requests and responses first: ChannelManager dispatches with
+    getattr(self, "on_<name>"), so instance attributes win; Bumble's handler is the last argument."""
     request = manager.on_l2cap_le_credit_based_connection_request
     response = manager.on_l2cap_le_credit_based_connection_response
     manager.on_l2cap_le_credit_based_connection_request = (
@@ -537,10 +555,8 @@ def forget_le_coc_request(manager, channel):
 
 
 def tap_le_coc_channel(channel, on_credits, on_stuck_in_sdu):
-    """Own a channel's credits: Bumble never tops the peer up by itself (a negative
-    peer_credits_threshold); on_credits(count) runs after LeCreditBasedChannel.on_credits,
-    and on_stuck_in_sdu() after an on_pdu that left the peer without credits in the middle
-    of an SDU (peer_credits, in_sdu)."""
+    """Own a channel's credits (peer_credits_threshold -1: Bumble never tops the peer up); on_credits after
+    on_credits, on_stuck_in_sdu after an on_pdu that leaves the peer no credits mid-SDU (in_sdu)."""
     channel.peer_credits_threshold = -1
     credits_handler = channel.on_credits
     pdu_handler = channel.on_pdu
@@ -576,8 +592,7 @@ def give_credits(manager, channel, count):
 
 
 def credits_to_finish_sdu(channel, min_mps):
-    """PDUs of min_mps octets the peer needs to finish the SDU it is in (in_sdu holds the
-    2-octet SDU length and what has arrived; in_sdu_length is the SDU's length)."""
+    """PDUs of min_mps octets the peer needs to finish its SDU (in_sdu: length field + data so far)."""
     received = channel.in_sdu
     if received is None or len(received) < 2:
         return 1

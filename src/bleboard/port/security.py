@@ -227,22 +227,13 @@ class Security:
         """After power-on: the key store (asking it before would stall active(True))."""
         device = self.device
         device.keystore = SecretStore(self)
+        bumble_compat.skip_resolving_list_refresh(device)
+        bumble_compat.watch_missing_long_term_keys(device, self._on_missing_key)
 
-        async def no_resolving_list():
-            pass  # NimBLE doesn't walk the whole store after each bond; neither do we
-
-        device.refresh_resolving_list = no_resolving_list
-        provider = device.host.long_term_key_provider
-
-        async def long_term_key(handle, rand, ediv):
-            ltk = await provider(handle, rand, ediv)
-            if ltk is None:
-                link = self.port.links.get(handle)
-                if link is not None:
-                    self._report(link, failed=True)  # the peer has a bond we don't
-            return ltk
-
-        device.host.long_term_key_provider = long_term_key
+    def _on_missing_key(self, conn_handle):
+        link = self.port.links.get(conn_handle)
+        if link is not None:
+            self._report(link, failed=True)  # the peer has a bond we don't
 
     def link_for(self, address):
         for link in self.port.links.values():
@@ -296,7 +287,7 @@ class Security:
         link.authenticated = bool(ltk.authenticated) if ltk is not None else False
         # Bumble marks every paired link authenticated; MicroPython only MITM-protected ones,
         # and the attribute permission checks (gatts.py) must agree.
-        link.connection.authenticated = link.authenticated
+        bumble_compat.set_authenticated(link.connection, link.authenticated)
         self._report(link)
 
     def on_keys_exchanged(self, link, authenticated):
@@ -304,7 +295,7 @@ class Security:
         link.pairing = False
         link.bonded = link.session_bonding
         link.authenticated = authenticated
-        link.connection.authenticated = authenticated
+        bumble_compat.set_authenticated(link.connection, authenticated)
         self._report(link)
 
     def _on_pairing_failed(self, link, reason):
