@@ -20,6 +20,7 @@ _ADV_TYPE_MANUFACTURER = const(0xFF)
 
 _scanner = None  # the scan that owns the radio's scanner
 _connecting = None  # the DeviceConnection of the pending gap_connect
+_opened = None  # the last one that connected (it may be over before its task runs)
 
 
 class ScanResult:
@@ -173,7 +174,7 @@ async def _connect(device, timeout_ms, scan_duration_ms, min_conn_interval_us, m
             await wait(conn, lambda: conn._conn_handle is not None or _connecting is not conn, timeout_ms)
         except asyncio.TimeoutError:
             pass
-        if conn._conn_handle is None:  # our timeout, or the stack gave up first
+        if conn._conn_handle is None and _opened is not conn:  # our timeout, or the stack gave up first
             raise asyncio.TimeoutError
         return conn
     finally:
@@ -186,13 +187,16 @@ async def _connect(device, timeout_ms, scan_duration_ms, min_conn_interval_us, m
 
 
 def _connect_event(event, data):
-    global _connecting
+    # Connect and disconnect can both be handled before connect()'s task runs again (a
+    # slow handler, a busy core): the link did open, so connect() returns it, already over.
+    global _connecting, _opened
     conn_handle = data[0]
     c = _connecting
     if event == _IRQ_PERIPHERAL_CONNECT:
         if c:
             c._start(conn_handle)
             _connecting = None
+            _opened = c
             wake(c)
         else:  # connected after we gave up: nobody can use this link
             ble().gap_disconnect(conn_handle)
