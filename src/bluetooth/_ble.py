@@ -127,7 +127,7 @@ class BLE(SecurityMethods, L2capMethods):
         if port is not None:
             try:
                 port.close()
-            except Exception:  # noqa: BLE001 - best effort at exit
+            except Exception:  # best effort at exit
                 pass
 
     # ---- config -----------------------------------------------------------

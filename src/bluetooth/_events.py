@@ -58,7 +58,7 @@ class EventQueue:
         args = tuple(_view(item, views) for item in data)
         try:
             return handler(event, args)
-        except Exception as exc:  # noqa: BLE001 - printed as MicroPython does
+        except Exception as exc:  # printed as MicroPython does
             if self.handler is handler:
                 self.handler = None
             print("Unhandled exception in IRQ callback handler")
@@ -110,6 +110,6 @@ def _print_exc(exc):
     traceback.print_exception(exc, file=sys.stdout)
     try:
         sys.stdout.flush()
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
 

@@ -288,7 +288,7 @@ class DurableBondSession(smp.Session):
     async def _complete_pairing(self):
         try:
             await self.on_pairing()
-        except Exception as exc:  # noqa: BLE001 - e.g. draining a link that is gone
+        except Exception as exc:  # e.g. draining a link that is gone
             log.debug("pairing completion after the link dropped: %r", exc)
 
 
@@ -420,7 +420,7 @@ class StrictLeCreditBasedChannel(l2cap.LeCreditBasedChannel):
                 return
         super().on_pdu(pdu)
 
-    def on_credits(self, credits):  # noqa: A002 - Bumble's name
+    def on_credits(self, credits):  # Bumble's name
         if self.state == self.State.CONNECTED and self.credits + credits > l2cap.L2CAP_LE_CREDIT_BASED_CONNECTION_MAX_CREDITS:
             self._protocol_violation("credit count would exceed 65535")
             return

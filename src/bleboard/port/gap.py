@@ -257,7 +257,7 @@ class Gap:
             )
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - timeout, cancel, refusal: all end the attempt
+        except Exception as exc:  # timeout, cancel, refusal: all end the attempt
             log.debug("connect failed: %r", exc)
             if self.port.active:
                 self.port.sink.on_peripheral_disconnect(*NO_ADDR)
@@ -319,7 +319,7 @@ class Gap:
             await link.connection.update_parameters(
                 min_us / 1000.0, max_us / 1000.0, latency, timeout_ms,
             )
-        except Exception as exc:  # noqa: BLE001 - reported as a failed update
+        except Exception as exc:  # reported as a failed update
             log.debug("connection update failed: %r", exc)
             p = link.connection.parameters
             self.port.sink.on_connection_update(

@@ -121,7 +121,7 @@ class GattClient:
                     status = await getattr(self, "_do_" + proc.kind)(link, *proc.args)
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - a failed request ends the procedure
+                except Exception as exc:  # a failed request ends the procedure
                     log.debug("GATT %s failed: %r", proc.kind, exc)
                     status = STATUS_ENOTCONN if link.closed else STATUS_ETIMEOUT
                 if link.closed:

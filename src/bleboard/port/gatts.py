@@ -246,7 +246,7 @@ class GattServer:
             )
         except asyncio.TimeoutError:
             status = STATUS_ETIMEOUT
-        except Exception as exc:  # noqa: BLE001 - any failure is reported through the irq
+        except Exception as exc:  # any failure is reported through the irq
             log.debug("indication failed: %r", exc)
             status = STATUS_ENOTCONN
         finally:

@@ -161,7 +161,7 @@ class L2cap:
         for _mtu, server in servers.values():
             try:
                 server.close()
-            except Exception:  # noqa: BLE001 - the device is going away anyway
+            except Exception:  # the device is going away anyway
                 pass
 
     # ---- called by the binding (main thread) ---------------------------------
@@ -362,7 +362,7 @@ class L2cap:
             status = STATUS_ENOTCONN  # the link dropped (Bumble cancels the request)
         except l2cap.L2capError as exc:
             status = status_for(exc.error_code)
-        except Exception as exc:  # noqa: BLE001 - any other failure ends the attempt
+        except Exception as exc:  # any other failure ends the attempt
             log.debug("L2CAP connect failed: %r", exc)
         if chan.state == "connecting":
             self._closed(chan, status, True)
@@ -495,7 +495,7 @@ class L2cap:
             return
         try:
             await asyncio.wait_for(bc.disconnect(), DISCONNECT_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - no answer from the peer: close our side anyway
+        except Exception as exc:  # no answer from the peer: close our side anyway
             log.debug("L2CAP disconnect: %r", exc)
             bc.abort()
         self._closed(chan, 0, True)

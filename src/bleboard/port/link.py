@@ -25,7 +25,7 @@ class Link:
             return
         try:
             await self.connection.disconnect(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
-        except Exception:  # noqa: BLE001 - the link may already be gone; the event says so
+        except Exception:  # the link may already be gone; the event says so
             pass
 
     def info(self):

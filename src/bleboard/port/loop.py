@@ -76,7 +76,7 @@ class RadioLoop:
                 fn, args = self._inbox.popleft()
             try:
                 fn(*args)
-            except Exception as exc:  # noqa: BLE001 - one failed hand-over must not stop the rest
+            except Exception as exc:  # one failed hand-over must not stop the rest
                 log.error("radio call %r failed: %r", fn, exc, exc_info=exc)
 
     def _submit(self, coro):
@@ -173,6 +173,6 @@ def shutdown():
     for port in list(inst.ports):
         try:
             port.close()
-        except Exception as exc:  # noqa: BLE001 - exiting anyway
+        except Exception as exc:  # exiting anyway
             log.debug("closing port failed: %r", exc)
     inst.stop()

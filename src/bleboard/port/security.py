@@ -359,7 +359,7 @@ class Security:
         except asyncio.TimeoutError:
             link.pairing = False
             self._report(link, failed=True)
-        except Exception as exc:  # noqa: BLE001 - refused, rejected, key missing: all end the attempt
+        except Exception as exc:  # refused, rejected, key missing: all end the attempt
             log.debug("pairing/encryption failed: %r", exc)
             if link.pairing or not connection.is_encrypted:
                 link.pairing = False
@@ -390,7 +390,7 @@ class Security:
 
     # ---- hooks ------------------------------------------------------------
     def on_link_closed(self, link, notify):
-        for (handle, action), future in list(self.pending_actions.items()):
+        for (handle, _action), future in list(self.pending_actions.items()):
             if handle == link.handle and not future.done():
                 future.get_loop().call_soon_threadsafe(lambda f=future: f.done() or f.set_result(None))
 

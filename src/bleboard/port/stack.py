@@ -116,7 +116,7 @@ class BumblePort:
             transport = await open_hci(spec, radio=self.options.get("radio"))
         except PortError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any transport failure means "no radio"
+        except Exception as exc:  # any transport failure means "no radio"
             raise PortError(ENODEV, "cannot open the radio: %s" % exc) from None
         snoop = self.options.get("snoop") or os.environ.get("BLEBOARD_SNOOP")
         if snoop:
@@ -192,7 +192,7 @@ class BumblePort:
                 return False
             reply = await device.send_command(hci.HCI_Read_BD_ADDR_Command())
             bumble_compat.use_public_address(device, reply.return_parameters.bd_addr)
-        except Exception as exc:  # noqa: BLE001 - a controller without the vendor command
+        except Exception as exc:  # a controller without the vendor command
             log.debug("controller refused Write BD_ADDR: %r", exc)
             return False
         return bytes(reversed(bytes(device.public_address))) == wanted
@@ -200,7 +200,7 @@ class BumblePort:
     async def _watch_transport(self, transport):
         try:
             await transport.source.wait_for_termination()
-        except Exception:  # noqa: BLE001 - termination with an error is still termination
+        except Exception:  # termination with an error is still termination
             pass
         if self.transport is transport and self.active:
             self._radio_lost()
@@ -236,7 +236,7 @@ class BumblePort:
         if transport is not None:
             try:
                 await transport.close()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.debug("closing transport: %r", exc)
 
     def close(self):
@@ -245,7 +245,7 @@ class BumblePort:
         if self.transport is not None and not self.rl.on_loop_thread():
             try:
                 self.rl.run(self._close_transport(), timeout=2)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
     # ---- connections ------------------------------------------------------
