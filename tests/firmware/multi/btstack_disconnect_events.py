@@ -1,6 +1,9 @@
 # Shows an accepted upstream limitation (docs/firmware.md): MicroPython v1.28's BTstack
 # binding reports a disconnect with addr_type 255 (it has dropped the link's record by
-# then), and gap_disconnect on the closed handle still returns True (NimBLE: False).
+# then), and gap_disconnect on the closed handle still returns True (NimBLE: False): BTstack
+# answers a disconnect of an unknown handle with a made-up Disconnection Complete, which
+# the binding raises as _IRQ_PERIPHERAL_DISCONNECT (a link without a record counts as
+# central-role), even on a peripheral.
 # multitest-skip: virtual@0, micropython-nimble@0 -- records BTstack-as-peripheral behaviour; instance0 must be the BTstack firmware
 from micropython import const
 import time, machine, bluetooth
@@ -45,7 +48,11 @@ def instance0():
     time.sleep_ms(1000)
     for event, _, addr_type in seen:
         print(NAMES[event], "addr_type", addr_type)
+    seen.clear()
     print("gap_disconnect again", ble.gap_disconnect(conn))
+    time.sleep_ms(200)
+    for event, handle, addr_type in seen:
+        print("then", NAMES[event], "same handle", handle == conn, "addr_type", addr_type)
 
 
 # Central (NimBLE).
