@@ -301,7 +301,7 @@ def main():
             samples["bluetooth_l2cap"].append(bluetooth_l2cap_bench())
             try:
                 samples["l2cap"].append(asyncio.run(aioble_l2cap_bench(aioble)))
-            except asyncio.TimeoutError:  # notes/requests-aioble.md 7
+            except asyncio.TimeoutError:  # counted, not fatal: see docs/threading.md, "Late is not lost"
                 hung += 1
                 aioble.stop()
     raw, port, send, recv = (best(samples[k]) for k in ("raw", "bluetooth", "send", "recv"))

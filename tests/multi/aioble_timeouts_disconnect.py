@@ -88,7 +88,7 @@ async def central():
 
     conn = await aioble.Device(*PERIPHERAL).connect(timeout_ms=TIMEOUT_MS)
     char = await (await conn.service(SVC)).characteristic(CHAR)
-    await char.write(b"waiting", response=False)  # the peer hangs up at once (notes/requests-aioble.md 4)
+    await char.write(b"waiting", response=False)  # the peer hangs up at once (docs/design.md, known limits)
     try:
         await char.notified()  # no timeout: the peripheral disconnects
     except aioble.DeviceDisconnectedError:

@@ -1,7 +1,7 @@
 # _bleio advertising options and scan options: extended (> 31 bytes) data, non-connectable,
 # anonymous address, advertising timeout, tx_power, passive vs active scan, minimum_rssi,
 # ScanResults ending at its timeout and at stop_scan.
-# multitest-skip: micropython -- needs the port extensions advertising options (extended, anonymous, timeout) and advertising state (notes/port-extensions.md)
+# multitest-skip: micropython -- needs the port extensions advertising options (extended, anonymous, timeout) and advertising state (docs/port-extensions.md)
 import time
 import _bleio
 

@@ -1,7 +1,7 @@
 # _bleio GATT both ways: local service with characteristics and descriptors, discovery with a
 # whitelist, remote read/write, local and remote length rules, CCCD + CharacteristicBuffer,
 # PacketBuffer in both directions, connection_interval.
-# multitest-skip: micropython -- needs the port extensions attribute length rules (gatts_set_length) and connection parameters (gap_connection_update) (notes/port-extensions.md)
+# multitest-skip: micropython -- needs the port extensions attribute length rules (gatts_set_length) and connection parameters (gap_connection_update) (docs/port-extensions.md)
 import time
 import _bleio
 

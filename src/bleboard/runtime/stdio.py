@@ -22,7 +22,7 @@ from threading import get_ident
 class _Guard:
     """`scheduler.hold()` written out inline: it runs for every print, and the
     context-manager version tripled print's cost.  Reads the scheduler's
-    `_held`, `_running`, `_queue`, `_main_ident`, `mode` (see notes/requests-runtime.md)."""
+    `_held`, `_running`, `_queue`, `_main_ident`, `mode` (see docs/threading.md, "Held calls")."""
 
     def __init__(self, sched):
         self.sched = sched
