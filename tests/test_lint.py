@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed (pip install -e '.[test]')")
 def test_ruff_check_is_clean():
-    # --no-cache: the lead and CI run from fresh trees; a stale cache must not hide a finding.
+    # --no-cache: maintainers and CI run from fresh trees; a stale cache must not hide a finding.
     proc = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
         cwd=ROOT,

@@ -238,7 +238,7 @@ def test_hanging_radio_shutdown_cannot_keep_the_board_alive(tmp_path):
 
 
 def test_board_with_the_real_radio_ends_cleanly():
-    # The lead's port on the default virtual radio: activate, then end with a thread still running.
+    # The port on the default virtual radio: activate, then end with a thread still running.
     code = textwrap.dedent(
         """
         import bluetooth, threading, time
