@@ -25,6 +25,18 @@ class Sink:
     def __init__(self, events, db):
         self._post = events.post  # post(event, data, before=None, finish=None)
         self._db = db
+        self._uuid = UUID(0)  # the one UUID object every discovery irq is handed
+
+    def _irq_uuid(self, le):
+        """MicroPython gives every discovery result the same UUID object, overwritten just
+        before the next handler call: code that keeps it without copying sees the last
+        UUID discovered, on a board and here. Returns (that object, the overwrite)."""
+        shared = self._uuid
+
+        def overwrite():
+            shared._le = bytes(le)
+
+        return shared, overwrite
 
     # ---- GAP ------------------------------------------------------------
     def on_central_connect(self, conn_handle, addr_type, addr):
@@ -81,19 +93,22 @@ class Sink:
 
     # ---- GATT client ----------------------------------------------------
     def on_gattc_service_result(self, conn_handle, start_handle, end_handle, uuid):
-        self._post(IRQ_GATTC_SERVICE_RESULT, (conn_handle, start_handle, end_handle, UUID(uuid)))
+        u, overwrite = self._irq_uuid(uuid)
+        self._post(IRQ_GATTC_SERVICE_RESULT, (conn_handle, start_handle, end_handle, u), overwrite)
 
     def on_gattc_service_done(self, conn_handle, status):
         self._post(IRQ_GATTC_SERVICE_DONE, (conn_handle, status))
 
     def on_gattc_characteristic_result(self, conn_handle, end_handle, value_handle, properties, uuid):
-        self._post(IRQ_GATTC_CHARACTERISTIC_RESULT, (conn_handle, end_handle, value_handle, properties, UUID(uuid)))
+        u, overwrite = self._irq_uuid(uuid)
+        self._post(IRQ_GATTC_CHARACTERISTIC_RESULT, (conn_handle, end_handle, value_handle, properties, u), overwrite)
 
     def on_gattc_characteristic_done(self, conn_handle, status):
         self._post(IRQ_GATTC_CHARACTERISTIC_DONE, (conn_handle, status))
 
     def on_gattc_descriptor_result(self, conn_handle, handle, uuid):
-        self._post(IRQ_GATTC_DESCRIPTOR_RESULT, (conn_handle, handle, UUID(uuid)))
+        u, overwrite = self._irq_uuid(uuid)
+        self._post(IRQ_GATTC_DESCRIPTOR_RESULT, (conn_handle, handle, u), overwrite)
 
     def on_gattc_descriptor_done(self, conn_handle, status):
         self._post(IRQ_GATTC_DESCRIPTOR_DONE, (conn_handle, status))
