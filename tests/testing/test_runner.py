@@ -219,3 +219,27 @@ def test_write_to_an_instance_that_never_reads_gives_up(tmp_path):
     finally:
         inst.kill()
     assert not alive(inst.pid)
+
+
+def test_every_instance_is_made_before_the_first_starts(runner, data, monkeypatch):
+    # Making an instance may build firmware (minutes); a started instance meanwhile would
+    # wait on a peer that is not there yet and time out.
+    events = []
+    original = InstanceSpec.make
+
+    def make(spec, radio_addr=None):
+        events.append("make")
+        inst = original(spec, radio_addr)
+        start = inst.start
+
+        def logged_start(*args):
+            events.append("start")
+            return start(*args)
+
+        inst.start = logged_start
+        return inst
+
+    monkeypatch.setattr(InstanceSpec, "make", make)
+    result = run(runner, data / "set_next.py", "cpython", "cpython")
+    assert result.verdict == "pass", result.failure_report()
+    assert events == ["make", "make", "start", "start"]

@@ -106,8 +106,10 @@ class _Run:
         global_lines = initial_globals(self.source)
         cwd = os.path.dirname(os.path.abspath(self.path))
         radio_addr = self.runner.radio_for(self.specs)
-        for idx, spec in enumerate(self.specs):
-            inst = spec.make(radio_addr)
+        # Made first, started after: a firmware kind may have to be built (minutes), and a
+        # build between two starts would leave the first instance waiting on a silent peer.
+        made = [spec.make(radio_addr) for spec in self.specs]
+        for idx, inst in enumerate(made):
             self.instances.append(inst)
             inst.start(build_script(self.source, idx, global_lines), cwd)
             while True:
