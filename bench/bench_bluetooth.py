@@ -170,7 +170,7 @@ def floor_bench():
     by our scheduler: the least any design pays that runs irq handlers on the main thread
     (DESIGN.md) with the same host."""
     from bleboard.port import loop as radio_loop
-    from bleboard.port.host import QuietHost
+    from bleboard.port.bumble_compat.host import QuietHost
     from bleboard.runtime import scheduler
 
     rl = radio_loop.get()

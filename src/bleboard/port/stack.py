@@ -19,7 +19,7 @@ from bluetooth._port import EINVAL, ENODEV, ENOMEM, ENOTCONN, PortError
 from . import bumble_compat
 from . import loop as radio_loop
 from .gap import Gap
-from .host import QuietHost
+from .bumble_compat.host import QuietHost
 from .gattc import GattClient
 from .gatts import MAX_QUEUED_INDICATIONS, GattServer
 from .l2cap import L2cap

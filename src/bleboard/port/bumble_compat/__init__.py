@@ -7,8 +7,10 @@ them to every Device it builds (`install`), and to each LE credit-based channel 
 over (`adopt_le_coc_channel`).
 
 Then the hooks MicroPython's semantics need (tap_*, forget_*, ...): each names the private
-attribute or handler it relies on. Both are pinned to Bumble 0.0.236's behaviour: upgrading
-Bumble starts by re-reading this module (docs/port-contract.md).
+attribute or handler it relies on. The two subclasses that override Bumble's own methods
+are beside this file: host.py (QuietHost) and session.py (the port's SMP session). All of
+it is pinned to Bumble 0.0.236's behaviour: upgrading Bumble starts by re-reading this
+package (docs/port-contract.md).
 """
 
 import asyncio
