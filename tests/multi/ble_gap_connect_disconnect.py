@@ -14,21 +14,24 @@ events = []
 
 
 def irq(event, data):
+    # Recorded here (the address is only valid during the call), printed by the waiter:
+    # a disconnect may be handled before the code that asked for it prints the answer.
     if event in NAMES:
         conn, addr_type, addr = data
-        events.append((event, conn))
         if PEER is None:
-            print(NAMES[event], addr_type, len(addr))  # the central's address comes later
+            seen = "%d %d" % (addr_type, len(addr))  # the central's address comes later
         else:
-            print(NAMES[event], "peer" if (addr_type, bytes(addr)) == PEER else bytes(addr))
+            seen = "peer" if (addr_type, bytes(addr)) == PEER else str(bytes(addr))
+        events.append((event, conn, seen))
 
 
 def wait_for(event, timeout_ms=4000):
     deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
     while time.ticks_diff(deadline, time.ticks_ms()) > 0:
-        for i, (e, conn) in enumerate(events):
+        for i, (e, conn, seen) in enumerate(events):
             if e == event:
                 del events[i]
+                print(NAMES[event], seen)
                 return conn
         machine.idle()
     print("timeout waiting for", NAMES[event])
